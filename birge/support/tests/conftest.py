@@ -1,0 +1,1 @@
+from birge.plans.tests.conftest import _english, world  # noqa: F401  (the same child, conclusion and release)
