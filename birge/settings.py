@@ -97,7 +97,9 @@ TEMPLATES = [
 # Database: DATABASE_URL, else SQLite under var/ (the embedded default).
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'birge.sqlite3'}"),
+    # Production names its database explicitly; nothing falls back to a local file there.
+    "default": env.db_url("DATABASE_URL") if PRODUCTION
+    else env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'birge.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -226,6 +228,26 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One schema name per choice set (several models call their field "kind", "level", "role"…).
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationKindEnum": "birge.core.roles.OrgKind",
+        "RoleEnum": "birge.core.roles.Role",
+        "TerritoryLevelEnum": "birge.core.models.Territory.Level",
+        "DeadlineClockEnum": "birge.core.deadline_models.Clock",
+        "EducationLevelEnum": "birge.learners.models.Level",
+        "FormOfEducationEnum": "birge.learners.models.FormOfEducation",
+        "ConsentMethodEnum": "birge.learners.models.Consent.Method",
+        "AssignmentKindEnum": "birge.learners.models.Assignment.Kind",
+        "ReferralKindEnum": "birge.referrals.models.Referral.Kind",
+        "ConcernDomainEnum": "birge.referrals.models.Domain",
+        "CatalogueItemKindEnum": "birge.assessments.models.CatalogueItem.Kind",
+        "FindingDomainEnum": "birge.assessments.models.Domain",
+        "ObligationKindEnum": "birge.assessments.models.Obligation.Kind",
+        "FamilyAgreementEnum": "birge.plans.models.Agreement",
+        "AccommodationKindEnum": "birge.plans.models.AccommodationKind",
+        "PlanMemberRoleEnum": "birge.plans.models.MemberRole",
+        "IndicatorKindEnum": "birge.monitoring.models.Indicator.Kind",
+    },
 }
 
 # Deadline rules (working days are not modelled; calendar days). Override with

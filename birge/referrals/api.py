@@ -170,6 +170,8 @@ class ReferralViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no database needed
+            return Referral.objects.none()
         qs = Referral.objects.visible_to(self.request.user).select_related(
             "learner", "receiving_organization", "referring_organization", "created_by")
         return queue_order(with_clocks(qs))
