@@ -267,6 +267,14 @@ BIRGE_DEADLINES = {
 }
 BIRGE_DUE_SOON_DAYS = env.int("BIRGE_DUE_SOON_DAYS", default=7)
 
+# Record linkage (birge.exchange): match probabilities from which a pair links automatically and
+# from which it goes to clerical review; processes reading the learner register in a run.
+BIRGE_LINKAGE = {
+    "link_threshold": env.float("BIRGE_LINK_THRESHOLD", default=0.9),
+    "review_threshold": env.float("BIRGE_REVIEW_THRESHOLD", default=0.3),
+    "workers": env.int("BIRGE_LINK_WORKERS", default=1),
+}
+
 # Structured logs (JSON lines) with no personal data: ids only.
 LOGGING = {
     "version": 1,

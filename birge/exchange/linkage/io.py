@@ -30,6 +30,9 @@ _CODES = {
     ("id", "empty"): _("the id is empty"),
     ("id", "duplicate"): _("this id was already used on an earlier line"),
     ("row", "cells"): _("the row does not have one value per column of the header"),
+    ("header", "unknown"): _("unknown column"),
+    ("header", "missing"): _("missing column"),
+    ("header", "repeated"): _("repeated column"),
 }
 
 
@@ -76,7 +79,7 @@ def detect_encoding(path) -> str:
     raise LinkFileError(path, _("The file is neither UTF-8 nor Windows-1251 text; save it as UTF-8."))
 
 
-def _header(path, row: list[str]) -> list[int]:
+def _header(path, row: list[str], line: int = 1) -> list[int]:
     names = [c.strip().lstrip("\ufeff").casefold() for c in row]
     unknown = [c for c in names if c not in FIELDS]
     missing = [c for c in FIELDS if c not in names]
@@ -89,8 +92,10 @@ def _header(path, row: list[str]) -> list[int]:
             parts.append(str(_("missing columns: %(cols)s")) % {"cols": ", ".join(missing)})
         if dup:
             parts.append(str(_("repeated columns: %(cols)s")) % {"cols": ", ".join(dup)})
+        problems = ([(line, "header", "unknown", c) for c in unknown] + [(line, "header", "missing", c) for c in missing]
+                    + [(line, "header", "repeated", c) for c in dup])
         raise LinkFileError(path, str(_("The header must be exactly %(header)s; %(problems)s.")) % {
-            "header": ",".join(FIELDS), "problems": "; ".join(parts)})
+            "header": ",".join(FIELDS), "problems": "; ".join(parts)}, problems)
     return [names.index(f) for f in FIELDS]
 
 
@@ -149,7 +154,7 @@ class RegisterFile:
                 raise LinkFileError(path, _("The header line cannot be read.")) from None
             if header is None:
                 raise LinkFileError(path, _("The file is empty."))
-            self.order = _header(path, header)
+            self.order = _header(path, header, reader.line_num)
             self.width = len(header)
             self.header_lines = reader.line_num
         with open(self.path, "rb") as f:

@@ -1,0 +1,26 @@
+"""Settings of the exchange app, with their defaults.
+
+``settings.BIRGE_LINKAGE`` (a dict; every key optional):
+
+* ``link_threshold`` (0.9): match probability from which a pair is linked automatically;
+* ``review_threshold`` (0.3): from which it goes to the clerical review queue;
+* ``workers`` (1): processes reading the learner register in a linkage run (0: one per core).
+
+``settings.BIRGE_OUTREACH`` (a dict; every key optional): ``preschool_from`` (3) and
+``school_until`` (17), the ages (in full years) of the children an out-of-school search looks for.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+LINKAGE_DEFAULTS = {"link_threshold": 0.9, "review_threshold": 0.3, "workers": 1}
+OUTREACH_DEFAULTS = {"preschool_from": 3, "school_until": 17}
+
+
+def linkage(name: str):
+    return {**LINKAGE_DEFAULTS, **getattr(settings, "BIRGE_LINKAGE", {})}[name]
+
+
+def outreach(name: str):
+    return {**OUTREACH_DEFAULTS, **getattr(settings, "BIRGE_OUTREACH", {})}[name]
