@@ -141,6 +141,7 @@ def index(request):
         raise Http404
     sections = [s for s in (_pmpk_section(request), _family_section(request), _organization_section(request)) if s]
     return render(request, "assessments/index.html", {"sections": sections,
+                                                      "can_see_sessions": access.can(user, "read", Rec.ASSESSMENT),
                                                       "can_record_paper": user.has_role(Role.SCHOOL_COORDINATOR)})
 
 

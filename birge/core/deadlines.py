@@ -266,31 +266,37 @@ def record_delay_reason(actor, deadline: Deadline, reason: str) -> Deadline:
 # --- links -------------------------------------------------------------------------------------------
 
 
-def link_for(deadline: Deadline) -> str:
-    """Where the deadline's record is worked on (the target's ``get_absolute_url``), or ''."""
-    model = deadline.content_type.model_class() if deadline.content_type_id else None
-    if model is None:
-        return ""
-    target = getattr(deadline, "_target_cache", None)
-    if target is None:
-        target = model._default_manager.filter(pk=deadline.object_id).first()
+def _targets(user, model, ids) -> dict:
+    """The records ``ids`` of ``model`` that ``user`` may open (all of them for a model outside the policy)."""
+    manager = model._default_manager
+    qs = manager.visible_to(user) if user is not None and hasattr(manager, "visible_to") else manager.all()
+    return qs.in_bulk(ids)
+
+
+def _url(target) -> str:
     return target.get_absolute_url() if target is not None and hasattr(target, "get_absolute_url") else ""
 
 
-def attach_links(deadlines: Iterable[Deadline]) -> list[Deadline]:
-    """Set ``.link`` on each deadline, loading targets in one query per record type."""
+def link_for(deadline: Deadline, user=None) -> str:
+    """Where the deadline's record is worked on (the target's ``get_absolute_url``), or '' when
+    there is no such page or ``user`` may not open it (a link never leads to a 404)."""
+    model = deadline.content_type.model_class() if deadline.content_type_id else None
+    if model is None:
+        return ""
+    return _url(_targets(user, model, [deadline.object_id]).get(deadline.object_id))
+
+
+def attach_links(deadlines: Iterable[Deadline], user=None) -> list[Deadline]:
+    """Set ``.link`` on each deadline (see ``link_for``), loading targets in one query per record type."""
     items = list(deadlines)
     by_type: dict[int, list[Deadline]] = {}
     for d in items:
         by_type.setdefault(d.content_type_id, []).append(d)
     for ct_id, group in by_type.items():
         model = ContentType.objects.get_for_id(ct_id).model_class()
-        targets = {}
-        if model is not None:
-            targets = model._default_manager.in_bulk([d.object_id for d in group])
+        targets = _targets(user, model, [d.object_id for d in group]) if model is not None else {}
         for d in group:
-            target = targets.get(d.object_id)
-            d.link = target.get_absolute_url() if target is not None and hasattr(target, "get_absolute_url") else ""
+            d.link = _url(targets.get(d.object_id))
     return items
 
 

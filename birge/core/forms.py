@@ -40,8 +40,10 @@ class AccessibleFormMixin:
                 field.widget.attrs["aria-describedby"] = " ".join(ids)
             else:
                 field.widget.attrs.pop("aria-describedby", None)
-            if isinstance(field.widget, (forms.DateInput,)):
+            if isinstance(field.widget, forms.DateInput):
+                # A native date picker; its value is always ISO, whatever the language's format.
                 field.widget.input_type = "date"
+                field.widget.format = "%Y-%m-%d"
 
 
 class Form(AccessibleFormMixin, forms.Form):

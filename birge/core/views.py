@@ -165,8 +165,11 @@ def user_create(request):
 @admin_required
 def user_detail(request, pk):
     person = get_object_or_404(User, pk=pk)
-    form = MembershipForm(request.POST or None, prefix="m")
-    active_form = ReasonForm(request.POST or None, prefix="a")
+    # Two forms on one page: only the one that was sent is bound (and may show errors).
+    sent = request.POST if request.method == "POST" else None
+    form = MembershipForm(sent if "add_membership" in request.POST else None, prefix="m",
+                          initial={"starts_on": timezone.localdate()})
+    active_form = ReasonForm(sent if "toggle_active" in request.POST else None, prefix="a")
     if request.method == "POST":
         try:
             if "add_membership" in request.POST and form.is_valid():

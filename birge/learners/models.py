@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -57,6 +58,9 @@ class Learner(models.Model):
 
     def __str__(self):
         return self.full_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("learners:detail", args=[self.pk])
 
     @property
     def full_name(self) -> str:

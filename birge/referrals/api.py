@@ -342,7 +342,7 @@ class DeadlineSerializer(serializers.ModelSerializer):
         return f"{obj.content_type.app_label}.{obj.content_type.model}"
 
     def get_link(self, obj) -> str:
-        return obj.link if hasattr(obj, "link") else deadlines.link_for(obj)
+        return obj.link if hasattr(obj, "link") else deadlines.link_for(obj, self.context["request"].user)
 
 
 @extend_schema_view(list=extend_schema(summary="Deadlines you see (yours, your organization's, in your reach); `?overdue=1`"))
@@ -358,7 +358,7 @@ class DeadlineViewSet(viewsets.ReadOnlyModelViewSet):
     def list(self, request, *args, **kwargs):
         qs = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(qs)
-        items = deadlines.attach_links(page if page is not None else qs)
+        items = deadlines.attach_links(page if page is not None else qs, request.user)
         data = self.get_serializer(items, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 

@@ -20,7 +20,7 @@ def decorate(user, items):
     from birge.core.deadline_models import Deadline
     from birge.learners.models import Learner
 
-    items = deadlines.attach_links(items)
+    items = deadlines.attach_links(items, user)
     ids = {d.learner_id for d in items if d.learner_id}
     names = {lr.pk: lr.full_name for lr in Learner.objects.visible_to(user).filter(pk__in=ids)} if ids else {}
     writable = set(Deadline.objects.visible_to(user, "write").filter(pk__in=[d.pk for d in items]).values_list("pk", flat=True))

@@ -231,3 +231,14 @@ def test_mark_read(cast, django_capture_on_commit_callbacks):
     deadlines.mark_read(chair, first)
     assert deadlines.unread_count(chair) == 1
     assert deadlines.mark_all_read(chair) == 1 and deadlines.unread_count(chair) == 0
+
+
+def test_links_lead_only_to_records_the_user_may_open(cast, child):
+    """A deadline's link is its record's page for a user who may open it, else empty: never a 404."""
+    d = _pmpk_clock(cast, child)
+    page = child.learner.get_absolute_url()
+    chair, stranger = cast.a.users[Role.SCHOOL_COORDINATOR], cast.b.users[Role.SCHOOL_COORDINATOR]
+    assert deadlines.link_for(d, chair) == page
+    assert deadlines.link_for(d, stranger) == ""
+    assert [x.link for x in deadlines.attach_links([d], chair)] == [page]
+    assert [x.link for x in deadlines.attach_links([d], stranger)] == [""]

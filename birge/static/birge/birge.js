@@ -2,8 +2,19 @@
 (function () {
   "use strict";
   // Move focus to an error summary so screen-reader and keyboard users hear it first.
+  // A form sent from a URL ending in a fragment (#main, after the skip link) comes back with that
+  // fragment, and the browser would move focus to its target once the page has loaded: drop the
+  // fragment from the address, and focus the summary again after load.
   var summary = document.querySelector("[data-error-summary]");
-  if (summary) { summary.focus(); }
+  if (summary) {
+    if (window.location.hash && window.history.replaceState) {
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    summary.focus();
+    window.addEventListener("load", function () {
+      if (document.activeElement !== summary) { summary.focus(); }
+    });
+  }
   // Show/hide questions whose visibility depends on an earlier answer (server decides too).
   document.querySelectorAll("[data-shown-if]").forEach(function (el) {
     var rule = el.getAttribute("data-shown-if").split("=");
