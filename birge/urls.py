@@ -12,10 +12,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("birge.api.urls")),
     path("learners/", include("birge.learners.urls")),
+    path("screening/", include("birge.screening.urls")),
     path("referrals/", include("birge.referrals.urls")),
     path("assessments/", include("birge.assessments.urls")),
     path("plans/", include("birge.plans.urls")),
     path("support/", include("birge.support.urls")),
+    path("exchange/", include("birge.exchange.urls")),
     path("monitoring/", include("birge.monitoring.urls")),
     path("", include("birge.core.urls")),
 ]
