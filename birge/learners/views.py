@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import ListView
 
-from birge.core import access, names
+from birge.core import access, learner_page, names
 from birge.core.access import Rec
 from birge.core.tabular import ImportFileError
 
@@ -172,6 +172,7 @@ def learner_detail(request, pk):
     own = services.guardian_of(user, learner)
     ctx["parent_can_consent"] = own is not None and can[Rec.CONSENT]["write"]
     ctx["can_assign"] = can_write_learner and services.assignable_staff(user).exists()
+    ctx["sections"] = learner_page.sections_for(request, learner)  # referrals, screenings, plans …
     return render(request, "learners/learner_detail.html", ctx)
 
 

@@ -360,7 +360,7 @@ def _check_transition(actor, referral: Referral, t: Transition) -> None:
 
 def _transition(actor, referral: Referral, name: str, *, reason: str = "", **details) -> Referral:
     t = TRANSITIONS[name]
-    referral = Referral.objects.select_for_update().select_related(
+    referral = Referral.objects.select_for_update(of=("self",)).select_related(
         "learner", "receiving_organization", "referring_organization").get(pk=referral.pk)
     _check_transition(actor, referral, t)
     reason = (reason or "").strip()
