@@ -34,7 +34,7 @@ run: runtime-deps setup
 	@mkdir -p var
 	$(BIN)/birge migrate --no-input -v 0
 	$(BIN)/birge collectstatic --no-input -v 0 >/dev/null
-	$(BIN)/birge demo --scale $(SCALE) --seed $(SEED) --reuse
+	LOG_LEVEL=WARNING $(BIN)/birge demo --scale $(SCALE) --seed $(SEED) --reuse
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
 	$(BIN)/birge runserver $(HOST):$(PORT) --noreload
 
