@@ -359,7 +359,8 @@ def _link(left, right, cfg: "LinkConfig", say: "_Progress", right_total, left_to
     n_size = SIZES
     # A pattern whose best case (every name bonus at its maximum) stays under the review
     # floor is dropped with one lookup, unless it is a PIN-equal pair (a possible exact link).
-    tf_max = sum(max(d.values(), default=0.0) for d in (tf_given, tf_father, tf_family))
+    # (a negative adjustment applies only when the names agree, so never count one below zero here)
+    tf_max = sum(max(0.0, max(d.values(), default=0.0)) for d in (tf_given, tf_father, tf_family))
     hopeless = bytes(1 if (w + tf_max < floor_weight and pat % n_size[0] != PIN_EQUAL) else 0
                      for pat, w in enumerate(table))
     for k in range(len(p_pattern)):

@@ -185,3 +185,15 @@ def test_dataframe_input():
     assert linked(link(left, right)) == {("L1", "R1")}
     with pytest.raises(LinkInputError, match="missing column"):
         link(_Frame([{"id": "x"}]), right)
+
+
+def test_common_names_do_not_hide_review_pairs():
+    """Name-frequency adjustments below zero apply only to agreeing names: a pair whose given names differ
+    is still scored (regression: in a small register every name is "common" and such pairs were dropped)."""
+    base = dict(pin="", last_name="Осмонов", patronymic="Осмонович", birth_date="2012-02-10", sex="M", region="41708",
+                district="41708222", settlement="")
+    left = [dict(base, id="L1", first_name="Эрлан"), dict(base, id="L2", first_name="Нурбек")]
+    right = [dict(base, id="R1", first_name="Эркин")]
+    result = link(left, right, LinkConfig(review_threshold=0.3))
+    assert not result.links
+    assert {(p.left_id, p.reason) for p in result.review} == {("L1", "different first names"), ("L2", "different first names")}
