@@ -273,6 +273,7 @@ BIRGE_LINKAGE = {
     "link_threshold": env.float("BIRGE_LINK_THRESHOLD", default=0.9),
     "review_threshold": env.float("BIRGE_REVIEW_THRESHOLD", default=0.3),
     "workers": env.int("BIRGE_LINK_WORKERS", default=1),
+    "inline_rows": env.int("BIRGE_LINK_INLINE_ROWS", default=20_000),  # larger batches go to the task worker
 }
 
 # Structured logs (JSON lines) with no personal data: ids only.

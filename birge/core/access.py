@@ -114,6 +114,11 @@ class Registration:
     organization_only: bool = False
     # Relationship override (e.g. a conclusion reaches an assigned specialist only when released).
     relationship_q: Callable[[Grant, Callable[[str], Q]], Q] | None = None
+    # Extra ways a record is tied to a territory (argument: a SOATE prefix), for records about
+    # people who need not be learners yet (an agency register's rows, an outreach case).
+    territory_q: Callable[[str], Q] | None = None
+    # When set, only territory_q counts at territory level.
+    territory_only: bool = False
     sensitive: bool = False
 
 
@@ -206,6 +211,9 @@ def grant_q(grant: Grant, reg: Registration) -> Q:
         return own if reg.organization_only else own | via_learner(learner_scope_q(grant))
     if grant.reach == Jurisdiction.RELATIONSHIP and reg.relationship_q is not None:
         return reg.relationship_q(grant, via_learner)
+    if grant.reach == Jurisdiction.TERRITORY and reg.territory_q is not None:
+        own = reg.territory_q(grant.territory_prefix)
+        return own if reg.territory_only else own | via_learner(learner_scope_q(grant))
     return via_learner(learner_scope_q(grant))
 
 

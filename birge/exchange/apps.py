@@ -6,3 +6,16 @@ class ExchangeConfig(AppConfig):
     name = "birge.exchange"
     label = "exchange"
     verbose_name = _("Exchange with agencies, record linkage and outreach")
+
+    def ready(self):
+        from birge.core import access, home, navigation
+        from birge.core.access import Rec
+
+        from . import policy  # noqa: F401  (registers with the access policy)
+        from .home import outreach_section, registers_section
+
+        navigation.register(60, _("Agency registers"), "exchange:batch-list", lambda u: access.can(u, "read", Rec.REGISTER))
+        navigation.register(62, _("Out-of-school children"), "exchange:case-list",
+                            lambda u: access.can(u, "read", Rec.OUTREACH))
+        home.register(60, registers_section)
+        home.register(62, outreach_section)

@@ -4,7 +4,9 @@
 
 * ``link_threshold`` (0.9): match probability from which a pair is linked automatically;
 * ``review_threshold`` (0.3): from which it goes to the clerical review queue;
-* ``workers`` (1): processes reading the learner register in a linkage run (0: one per core).
+* ``workers`` (1): processes reading the learner register in a linkage run (0: one per core);
+* ``inline_rows`` (20 000): a batch up to this many rows is linked while the page waits; a larger
+  one is queued for the task worker (``birge worker``), its progress shown on the batch's page.
 
 ``settings.BIRGE_OUTREACH`` (a dict; every key optional): ``preschool_from`` (3) and
 ``school_until`` (17), the ages (in full years) of the children an out-of-school search looks for.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-LINKAGE_DEFAULTS = {"link_threshold": 0.9, "review_threshold": 0.3, "workers": 1}
+LINKAGE_DEFAULTS = {"link_threshold": 0.9, "review_threshold": 0.3, "workers": 1, "inline_rows": 20_000}
 OUTREACH_DEFAULTS = {"preschool_from": 3, "school_until": 17}
 
 

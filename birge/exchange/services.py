@@ -1,0 +1,904 @@
+"""The verbs of exchange: import agency registers, link them to learners, review pairs, reach out.
+
+Every function takes the acting user first, checks the access policy (``birge.core.access``),
+runs in one transaction, validates, saves and writes an audit event (``birge.core.audit``).
+Pages, the API and the commands call these; none of them writes the models directly. Bad input
+is a ``ValidationError({field: message})``; an action the user may not take is
+``PermissionDenied`` (callers fetch records with ``visible_to`` first, so a record out of reach is
+a 404 before it gets here).
+
+Imports (:func:`import_file`, :func:`import_rows`) go through ``birge.core.tabular.run_import``:
+every row is checked and nothing is written while any row is unusable, unless ``valid_only``
+(then the rejected rows are listed on the batch). A file whose content (SHA-256) was imported
+before — and not withdrawn — is refused with the earlier batch named. One audit event records a
+batch (its counts and provenance), not one per row.
+
+Linkage (:func:`link_batch`) runs the engine of ``birge.exchange.linkage`` with the learner
+register as LEFT and the batch as RIGHT (each row to at most one learner): exact on a valid PIN
+agreeing with birth date and sex, probabilistic otherwise; pairs from
+``BIRGE_LINKAGE["link_threshold"]`` link, pairs from ``review_threshold`` wait in the clerical
+review queue (:func:`decide`, :func:`undo`).
+
+Outreach (:func:`find_out_of_school`, :func:`open_case`, :func:`transition`) is in the second
+half of this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _, gettext_lazy
+
+from birge.core import access, audit, deadlines, names
+from birge.core.access import Rec
+from birge.core.deadline_models import Clock
+from birge.core.models import AuditEvent, Organization, Territory
+from birge.core.pin import is_valid_pin
+from birge.core.roles import OrgKind, Role
+from birge.core.tabular import ImportFileError, ImportReport, read_rows, run_import
+from birge.learners.models import DisabilityStatus, Enrolment, Learner, Sex
+
+from . import conf, registers
+from .linkage import LinkConfig, link
+from .linkage.records import prepare
+from .models import (
+    OPEN_OUTREACH_STATES, AgencyKind, ImportBatch, ImportedPerson, ImportSource, LegalBasis, LinkMethod, LinkState,
+    MatchLink, OutreachCase, OutreachState, Purpose,
+)
+
+log = logging.getLogger(__name__)
+
+
+# --- who acts --------------------------------------------------------------------------------------
+
+
+def register_organizations(user) -> list[Organization]:
+    """Organizations on whose behalf the user may import and link registers."""
+    ids = [g.organization_id for g in access.grants(user)
+           if g.organization_id and access.permission(g.role, Rec.REGISTER) == "w"]
+    return list(Organization.objects.filter(pk__in=ids).order_by("name"))
+
+
+def can_import(user) -> bool:
+    return access.can(user, "write", Rec.REGISTER) and bool(register_organizations(user))
+
+
+def _acting_organization(user, organization=None) -> Organization:
+    orgs = register_organizations(user)
+    if not orgs:
+        raise PermissionDenied
+    if organization is None:
+        return orgs[0]
+    if organization.pk not in {o.pk for o in orgs}:
+        raise ValidationError({"organization": _("You do not hold a role at this organization that allows importing registers.")})
+    return organization
+
+
+def _require_write(user, obj) -> None:
+    if not access.can_write(user, obj):
+        raise PermissionDenied
+
+
+# --- sources -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_source(actor, source: ImportSource | None = None, *, name: str, kind: str, description: str = "",
+                column_mapping: dict | None = None, is_active: bool = True) -> ImportSource:
+    """Create or change an agency source and the column mapping its files use."""
+    if not access.can(actor, "write", Rec.REGISTER):
+        raise PermissionDenied
+    creating = source is None
+    source = source or ImportSource()
+    before = audit.snapshot(source) if not creating else None
+    source.name = (name or "").strip()
+    source.kind = kind
+    source.description = (description or "").strip()
+    source.column_mapping = registers.clean_mapping(column_mapping)
+    source.is_active = bool(is_active)
+    source.full_clean()
+    source.save()
+    if creating:
+        audit.record_create(actor, source, event="import_source.created")
+    else:
+        audit.record_update(actor, source, before, event="import_source.updated")
+    return source
+
+
+# --- imports -----------------------------------------------------------------------------------------
+
+
+class DuplicateFile(ValidationError):
+    """The same content was imported before; ``existing`` is that batch when the user may see it."""
+
+    def __init__(self, existing: ImportBatch | None, seen: ImportBatch):
+        self.existing = existing
+        if existing is not None:
+            message = _("This file was imported already on %(date)s as batch %(id)s (%(file)s); it is not imported again.") % {
+                "date": timezone.localtime(existing.uploaded_at).strftime("%Y-%m-%d"), "id": existing.pk,
+                "file": existing.file_name}
+        else:
+            message = _("This file was imported already on %(date)s by another office; it is not imported again.") % {
+                "date": timezone.localtime(seen.uploaded_at).strftime("%Y-%m-%d")}
+        super().__init__({"file": [message]})
+
+
+@dataclass
+class ImportOutcome:
+    report: ImportReport
+    batch: ImportBatch | None = None
+    warnings: list = field(default_factory=list)  # (line, field, message) of rows imported with problems
+
+    @property
+    def committed(self) -> bool:
+        return self.batch is not None
+
+
+def _check_provenance(legal_basis, legal_reference, purpose) -> dict:
+    errors = {}
+    if legal_basis not in LegalBasis.values:
+        errors["legal_basis"] = _("Choose the legal basis of this exchange.")
+    if not (legal_reference or "").strip():
+        errors["legal_reference"] = _("Name the act, the agreement or where the consents are kept (number and date).")
+    elif len(legal_reference.strip()) > 300:
+        errors["legal_reference"] = _("Keep this under 300 characters.")
+    if purpose not in Purpose.values:
+        errors["purpose"] = _("Choose the purpose of this exchange.")
+    return errors
+
+
+def _duplicate_of(actor, sha: str):
+    seen = ImportBatch.objects.filter(sha256=sha).exclude(status=ImportBatch.Status.WITHDRAWN).order_by("pk").first()
+    if seen is None:
+        return None
+    visible = ImportBatch.objects.visible_to(actor).filter(pk=seen.pk).first()
+    return DuplicateFile(visible, seen)
+
+
+def import_file(actor, *, source: ImportSource, file_name: str, data: bytes, legal_basis: str, legal_reference: str,
+                purpose: str, purpose_detail: str = "", valid_only: bool = False, via: str = ImportBatch.Via.PAGE,
+                external_reference: str = "", organization: Organization | None = None) -> ImportOutcome:
+    """Import an agency file (CSV or XLSX) as a batch; see the module docstring."""
+    return _import(actor, source=source, file_name=file_name, data=data, sha=hashlib.sha256(data).hexdigest(),
+                   legal_basis=legal_basis, legal_reference=legal_reference, purpose=purpose,
+                   purpose_detail=purpose_detail, valid_only=valid_only, via=via, external_reference=external_reference,
+                   organization=organization)
+
+
+def rows_as_csv(rows: list[dict]) -> bytes:
+    """Rows given as objects ({field: value}) as a CSV file in Birge's field names."""
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise ValidationError({"rows": _("Send a non-empty list of rows, each an object of field: value.")})
+    keys: list[str] = []
+    for r in rows:
+        for k in r:
+            if k not in keys:
+                keys.append(k)
+    unknown = [k for k in keys if k not in registers.FIELDS]
+    if unknown:
+        raise ValidationError({"rows": _("Unknown fields: %(fields)s; known: %(known)s.") % {
+            "fields": ", ".join(map(str, unknown)), "known": ", ".join(registers.FIELDS)}})
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(keys)
+    for r in rows:
+        w.writerow(["" if r.get(k) is None else str(r.get(k)) for k in keys])
+    return out.getvalue().encode("utf-8")
+
+
+def import_rows(actor, *, source: ImportSource, rows: list[dict], file_name: str = "", legal_basis: str,
+                legal_reference: str, purpose: str, purpose_detail: str = "", valid_only: bool = False,
+                external_reference: str = "", organization: Organization | None = None) -> ImportOutcome:
+    """Import rows sent as data (an API client, an X-Road adapter): the same checks as a file.
+
+    The rows use Birge's field names; the same rows (in any key order) are recognised as a
+    re-import by the SHA-256 of their canonical JSON.
+    """
+    data = rows_as_csv(rows)
+    canonical = json.dumps([{k: ("" if v is None else str(v)) for k, v in sorted(r.items())} for r in rows],
+                           ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    name = (file_name or "").strip() or (external_reference or "").strip() or "rows.json"
+    return _import(actor, source=source, file_name=name, data=data, sha=hashlib.sha256(canonical).hexdigest(),
+                   legal_basis=legal_basis, legal_reference=legal_reference, purpose=purpose,
+                   purpose_detail=purpose_detail, valid_only=valid_only, via=ImportBatch.Via.API_ROWS,
+                   external_reference=external_reference, organization=organization, mapping={})
+
+
+@transaction.atomic  # a batch and its rows appear together or not at all
+def _import(actor, *, source, file_name, data, sha, legal_basis, legal_reference, purpose, purpose_detail, valid_only,
+            via, external_reference, organization, mapping=None) -> ImportOutcome:
+    if not access.can(actor, "write", Rec.REGISTER):
+        raise PermissionDenied
+    org = _acting_organization(actor, organization)
+    errors = _check_provenance(legal_basis, legal_reference, purpose)
+    if source is None or not source.is_active:
+        errors["source"] = _("Choose an active source.")
+    file_name = (file_name or "").strip()[:255] or "register.csv"
+    if errors:
+        raise ValidationError(errors)
+    duplicate = _duplicate_of(actor, sha)
+    if duplicate is not None:
+        raise duplicate
+    aliases = registers.aliases_for(source.column_mapping if mapping is None else mapping)
+    try:
+        # The line number of each row, for the rows kept (run_import reports errors by line itself).
+        _header, rows, _encoding = read_rows(file_name, data)
+        lines = [line for line, _cells in rows]
+    except ImportFileError as exc:
+        raise ValidationError({"file": [str(exc)]}) from None
+    resolver = registers.TerritoryResolver()
+    seen_ids: set[str] = set()
+    today = timezone.localdate()
+    position = iter(lines)
+    warnings: list = []
+    made: dict = {}
+
+    def validate(row):
+        line = next(position)
+        cleaned = registers.clean_row(row, resolver=resolver, seen_ids=seen_ids, today=today)
+        for p in cleaned.problems:
+            warnings.append((line, p["field"], p["message"]))
+        return line, cleaned
+
+    def write(valid):
+        batch = ImportBatch(
+            source=source, organization=org, file_name=file_name, sha256=sha, via=via,
+            external_reference=(external_reference or "").strip()[:200], uploaded_by=actor, legal_basis=legal_basis,
+            legal_reference=legal_reference.strip(), purpose=purpose, purpose_detail=(purpose_detail or "").strip())
+        batch.full_clean()
+        batch.save()
+        people = []
+        for line, cleaned in valid:
+            person = ImportedPerson(batch=batch, row_number=line, problems=cleaned.problems, **cleaned.values)
+            person.search_key = names.search_key(person.full_name)  # bulk_create does not call save()
+            people.append(person)
+        ImportedPerson.objects.bulk_create(people, batch_size=2000)
+        made["batch"] = batch
+        made["with_warnings"] = sum(1 for _line, c in valid if c.problems)
+        return len(people)
+
+    try:
+        report = run_import(file_name, data, aliases=aliases, required=registers.REQUIRED, validate=validate,
+                            write=write, valid_only=valid_only)
+    except ImportFileError as exc:
+        raise ValidationError({"file": [str(exc)]}) from None
+    if not report.committed:
+        return ImportOutcome(report=report, warnings=warnings)
+    batch = made["batch"]
+    batch.rows_total = report.total
+    batch.rows_imported = report.written
+    batch.rows_rejected = len(report.bad_lines)
+    batch.rows_with_warnings = made["with_warnings"]
+    batch.encoding = report.encoding
+    batch.report = {"errors": report.as_dict()["errors"][:1000],
+                    "warnings": [{"line": ln, "field": f, "message": m} for ln, f, m in warnings[:1000]]}
+    batch.save(update_fields=["rows_total", "rows_imported", "rows_rejected", "rows_with_warnings", "encoding", "report"])
+    reason = _("%(n)d of %(total)d rows imported from %(file)s; legal basis: %(basis)s (%(ref)s); purpose: %(purpose)s.") % {
+        "n": report.written, "total": report.total, "file": file_name, "basis": batch.get_legal_basis_display(),
+        "ref": batch.legal_reference, "purpose": batch.get_purpose_display()}
+    audit.record_create(actor, batch, event="import_batch.created", reason=reason)
+    return ImportOutcome(report=report, batch=batch, warnings=warnings)
+
+
+@transaction.atomic
+def withdraw_batch(actor, batch: ImportBatch, *, reason: str) -> ImportBatch:
+    """Withdraw a batch imported by mistake: its pairs leave the queue, the same file may come again."""
+    _require_write(actor, batch)
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status == ImportBatch.Status.WITHDRAWN:
+        raise ValidationError(_("This batch is withdrawn already."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the batch is withdrawn.")})
+    old = batch.status
+    batch.status = ImportBatch.Status.WITHDRAWN
+    batch.withdrawn_at = timezone.now()
+    batch.withdraw_reason = reason
+    batch.save(update_fields=["status", "withdrawn_at", "withdraw_reason"])
+    MatchLink.objects.filter(person__batch=batch, state__in=[MatchLink.State.PENDING, MatchLink.State.UNSURE]).update(
+        state=MatchLink.State.WITHDRAWN)
+    audit.record_transition(actor, batch, old, batch.status, event="import_batch.withdrawn", reason=reason)
+    return batch
+
+
+# --- linkage -----------------------------------------------------------------------------------------
+
+_SEX_CODE = {Sex.FEMALE: "F", Sex.MALE: "M", "": ""}
+
+
+def _places(code: str, region_code: str | None, district_code: str | None) -> tuple[str, str, str]:
+    """Region, district and settlement codes of a territory for the engine (empty when unknown)."""
+    if not code:
+        return "", "", ""
+    region = region_code or ""
+    district = district_code or ""
+    settlement = code if code not in (region, district) else ""
+    return region, district, settlement
+
+
+def learner_records(queryset=None):
+    """The learner register as prepared linkage records (LEFT), streamed from the database."""
+    qs = queryset if queryset is not None else Learner.objects.filter(merged_into__isnull=True, archived_at__isnull=True)
+    rows = qs.order_by().values_list("pk", "pin", "last_name", "first_name", "patronymic", "birth_date", "sex",
+                                     "territory__code", "territory__region__code", "territory__district__code")
+    for pk, pin, last, first, patronymic, birth_date, sex, code, region, district in rows.iterator(chunk_size=5000):
+        r, d, s = _places(code, region, district)
+        yield prepare(str(pk), pin or "", last, first, patronymic, birth_date, _SEX_CODE.get(sex, ""), r, d, s)
+
+
+def person_records(persons):
+    """Imported persons as prepared linkage records (RIGHT)."""
+    rows = persons.order_by("pk").values_list("pk", "pin", "last_name", "first_name", "patronymic", "birth_date", "sex",
+                                              "territory__code", "territory__region__code", "territory__district__code")
+    for pk, pin, last, first, patronymic, birth_date, sex, code, region, district in rows.iterator(chunk_size=5000):
+        r, d, s = _places(code, region, district)
+        yield prepare(str(pk), pin or "", last, first, patronymic, birth_date, _SEX_CODE.get(sex, ""), r, d, s)
+
+
+class ProgressRecorder:
+    """Keeps a run's progress on the batch (``link_stats["progress"]``), at most every ``every`` seconds."""
+
+    def __init__(self, batch: ImportBatch, every: float = 2.0, also=None):
+        self.batch, self.every, self.also, self.last = batch, every, also, 0.0
+
+    def __call__(self, stage: str, done: int, total: int | None):
+        if self.also:
+            self.also(stage, done, total)
+        now = time.monotonic()
+        if now - self.last < self.every and stage != "done":
+            return
+        self.last = now
+        progress = {"stage": stage, "done": done, "total": total, "at": timezone.now().isoformat()}
+        ImportBatch.objects.filter(pk=self.batch.pk).update(link_stats={**(self.batch.link_stats or {}), "progress": progress})
+
+
+def linkable_persons(batch: ImportBatch):
+    """Rows of the batch a linkage run takes: those not linked and not waiting for review."""
+    return batch.persons.filter(link_state__in=[LinkState.NOT_LINKED, LinkState.NO_MATCH])
+
+
+def link_batch(actor, batch: ImportBatch, *, progress=None, config: LinkConfig | None = None) -> dict:
+    """Link the batch's rows to the learners: links, review pairs, no-match; returns the run statistics.
+
+    Rows linked or waiting for review are left alone; pairs a reviewer rejected are not proposed
+    again. May run again later (new learners are registered every day).
+    """
+    _require_write(actor, batch)
+    batch = ImportBatch.objects.get(pk=batch.pk)
+    if batch.status == ImportBatch.Status.WITHDRAWN:
+        raise ValidationError(_("This batch is withdrawn."))
+    cfg = config or LinkConfig(link_threshold=conf.linkage("link_threshold"),
+                               review_threshold=conf.linkage("review_threshold"), workers=conf.linkage("workers"))
+    persons = linkable_persons(batch)
+    n_right = persons.count()
+    recorder = ProgressRecorder(batch, also=progress)
+    if n_right:
+        result = link(learner_records(), person_records(persons), cfg, progress=recorder, right_total=n_right,
+                      left_total=Learner.objects.count())
+        links, review, stats = result.links, result.review, result.stats
+    else:
+        links, review, stats = [], [], {"left_records": 0, "right_records": 0, "exact_links": 0, "probabilistic_links": 0,
+                                        "review_pairs": 0, "seconds": {"total": 0}}
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        rejected = set(MatchLink.objects.filter(person__batch=batch, state=MatchLink.State.REJECTED)
+                       .values_list("person_id", "learner_id"))
+        existing = set(MatchLink.objects.filter(person__batch=batch).values_list("person_id", "learner_id"))
+        taken = set(ImportedPerson.objects.filter(batch=batch, learner__isnull=False).values_list("learner_id", flat=True))
+        now = timezone.now()
+        new_pairs = []
+        linked_person: dict[int, MatchLink] = {}
+        for p, state in [(p, MatchLink.State.LINKED) for p in links] + [(p, MatchLink.State.PENDING) for p in review]:
+            key = (int(p.right_id), int(p.left_id))
+            if key in existing or key in rejected:
+                continue
+            if state == MatchLink.State.LINKED and key[1] in taken:
+                state = MatchLink.State.PENDING  # that learner is linked to another row of this batch already
+            pair = MatchLink(person_id=key[0], learner_id=key[1], score=p.score, weight=p.weight,
+                             method=LinkMethod.PIN if p.method == "pin" else LinkMethod.PROBABILISTIC,
+                             reason=p.reason[:200], fields=[list(f) for f in p.fields], state=state, created_at=now)
+            new_pairs.append(pair)
+            existing.add(key)
+            if state == MatchLink.State.LINKED:
+                linked_person[key[0]] = pair
+                taken.add(key[1])
+        MatchLink.objects.bulk_create(new_pairs, batch_size=2000)
+        in_review = {pair.person_id for pair in new_pairs if pair.state == MatchLink.State.PENDING} - set(linked_person)
+        counts = _save_link_states(batch, linked_person, in_review)
+        old = batch.status
+        batch.status = ImportBatch.Status.LINKED
+        batch.linked_at = now
+        batch.link_stats = {
+            "runs": (batch.link_stats or {}).get("runs", 0) + 1, "at": now.isoformat(),
+            "learners": stats.get("left_records", 0), "rows": stats.get("right_records", 0),
+            "exact_links": stats.get("exact_links", 0), "probabilistic_links": stats.get("probabilistic_links", 0),
+            "review_pairs": stats.get("review_pairs", 0), "seconds": stats.get("seconds", {}).get("total", 0),
+            "thresholds": {"link": cfg.link_threshold, "review": cfg.review_threshold}, **counts,
+            "progress": {"stage": "done", "done": 1, "total": 1, "at": now.isoformat()},
+        }
+        batch.save(update_fields=["status", "linked_at", "link_stats"])
+        audit.record_transition(actor, batch, old, batch.status, event="import_batch.linked", reason=_(
+            "%(linked)d rows linked, %(review)d sent to review, %(none)d without a match.") % {
+            "linked": counts["linked"], "review": counts["review"], "none": counts["no_match"]})
+    return batch.link_stats
+
+
+def _save_link_states(batch, linked_person: dict, in_review: set) -> dict:
+    """Set the state of each row a run took: linked, waiting for review, or no match."""
+    for person_id, pair in linked_person.items():
+        ImportedPerson.objects.filter(pk=person_id).update(
+            link_state=LinkState.LINKED, learner_id=pair.learner_id, link_method=pair.method, link_score=pair.score)
+    review = linkable_persons(batch).filter(pk__in=in_review).update(link_state=LinkState.REVIEW)
+    no_match = linkable_persons(batch).update(link_state=LinkState.NO_MATCH)
+    return {"linked": len(linked_person), "review": review, "no_match": no_match}
+
+
+def should_link_inline(batch: ImportBatch) -> bool:
+    """Small runs happen in the request; larger ones go to the task worker (``birge worker``)."""
+    limit = conf.linkage("inline_rows")
+    return batch.rows_imported <= limit
+
+
+def request_link(actor, batch: ImportBatch) -> bool:
+    """Link now when the batch is small (True), else queue a background run (False)."""
+    _require_write(actor, batch)
+    batch = ImportBatch.objects.get(pk=batch.pk)
+    if batch.status == ImportBatch.Status.WITHDRAWN:
+        raise ValidationError(_("This batch is withdrawn."))
+    if should_link_inline(batch):
+        link_batch(actor, batch)
+        return True
+    from .tasks import link_batch_task
+
+    ImportBatch.objects.filter(pk=batch.pk).update(link_stats={
+        **(batch.link_stats or {}), "progress": {"stage": "queued", "done": 0, "total": None,
+                                                 "at": timezone.now().isoformat()}})
+    audit.record(actor, AuditEvent.Action.UPDATE, batch, event="import_batch.link_requested")
+    transaction.on_commit(lambda: link_batch_task.enqueue(batch.pk, actor.pk))
+    return False
+
+
+# --- clerical review ---------------------------------------------------------------------------------
+
+ACTIVE_LINK = (MatchLink.State.LINKED, MatchLink.State.ACCEPTED)
+OPEN_REVIEW = (MatchLink.State.PENDING, MatchLink.State.UNSURE)
+DECISIONS = {
+    "accept": (MatchLink.State.ACCEPTED, gettext_lazy("Accept: the same child")),
+    "reject": (MatchLink.State.REJECTED, gettext_lazy("Reject: different children")),
+    "unsure": (MatchLink.State.UNSURE, gettext_lazy("Unsure: needs more information")),
+}
+
+
+def review_queue(user):
+    """Pairs waiting for a person's decision (rows not linked yet), best first, within the user's reach."""
+    return (MatchLink.objects.visible_to(user)
+            .filter(state__in=OPEN_REVIEW, person__link_state=LinkState.REVIEW)
+            .exclude(person__batch__status=ImportBatch.Status.WITHDRAWN))
+
+
+def _refresh_person(person: ImportedPerson) -> ImportedPerson:
+    """The row's link follows its pairs: an active link, else open review, else no match."""
+    pairs = list(person.candidates.all())
+    active = [p for p in pairs if p.state in ACTIVE_LINK]
+    if active:
+        best = max(active, key=lambda p: (p.decided_at or p.created_at))
+        person.link_state, person.learner_id, person.link_score = LinkState.LINKED, best.learner_id, best.score
+        person.link_method = LinkMethod.CLERICAL if best.state == MatchLink.State.ACCEPTED and best.method != LinkMethod.REGISTERED \
+            else best.method
+    else:
+        person.learner_id, person.link_method, person.link_score = None, "", None
+        if any(p.state in OPEN_REVIEW for p in pairs):
+            person.link_state = LinkState.REVIEW
+        elif person.batch.status == ImportBatch.Status.LINKED:
+            person.link_state = LinkState.NO_MATCH
+        else:
+            person.link_state = LinkState.NOT_LINKED
+    person.save(update_fields=["link_state", "learner", "link_method", "link_score"])
+    return person
+
+
+@transaction.atomic
+def decide(actor, pair: MatchLink, decision: str, *, reason: str = "") -> MatchLink:
+    """A reviewer's decision on a pair: accept (the same child), reject (different), unsure (more information)."""
+    if decision not in DECISIONS:
+        raise ValidationError({"decision": _("Choose accept, reject or unsure.")})
+    _require_write(actor, pair)
+    pair = MatchLink.objects.select_for_update().select_related("person", "person__batch").get(pk=pair.pk)
+    reason = (reason or "").strip()
+    if pair.person.batch.status == ImportBatch.Status.WITHDRAWN:
+        raise ValidationError(_("This batch is withdrawn."))
+    if pair.state not in OPEN_REVIEW:
+        raise ValidationError(_("This pair was decided already; undo that decision first."))
+    if decision == "unsure" and pair.state == MatchLink.State.UNSURE:
+        raise ValidationError(_("This pair is marked unsure already."))
+    if decision in ("reject", "unsure") and not reason:
+        raise ValidationError({"reason": _("Say why, for whoever looks at this pair next.")})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": _("Keep the reason under 2000 characters.")})
+    person = pair.person
+    if decision == "accept":
+        other = person.candidates.filter(state__in=ACTIVE_LINK).exclude(pk=pair.pk).first()
+        if other is not None:
+            raise ValidationError(_("This register row is linked to another learner already; undo that link first."))
+        clash = ImportedPerson.objects.filter(batch=person.batch, learner_id=pair.learner_id).exclude(pk=person.pk).first()
+        if clash is not None:
+            raise ValidationError(_("This learner is linked to another row of the same batch (line %(line)s); "
+                                    "undo that link first.") % {"line": clash.row_number})
+    old = pair.state
+    pair.state = DECISIONS[decision][0]
+    pair.decided_by, pair.decided_at, pair.decision_reason = actor, timezone.now(), reason
+    pair.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
+    _refresh_person(person)
+    audit.record_transition(actor, pair, old, pair.state, event=f"match_link.{pair.state}", reason=reason)
+    return pair
+
+
+@transaction.atomic
+def undo(actor, pair: MatchLink, *, reason: str) -> MatchLink:
+    """Put a decided (or automatically linked) pair back in the review queue, with a reason."""
+    _require_write(actor, pair)
+    pair = MatchLink.objects.select_for_update().select_related("person", "person__batch").get(pk=pair.pk)
+    if pair.person.batch.status == ImportBatch.Status.WITHDRAWN:
+        raise ValidationError(_("This batch is withdrawn."))
+    if pair.state not in (MatchLink.State.LINKED, MatchLink.State.ACCEPTED, MatchLink.State.REJECTED, MatchLink.State.UNSURE):
+        raise ValidationError(_("There is no decision to undo on this pair."))
+    if pair.method == LinkMethod.REGISTERED:
+        raise ValidationError(_("A learner registered from this row stays linked to it."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the decision is undone.")})
+    old = pair.state
+    pair.state = MatchLink.State.PENDING
+    pair.decided_by, pair.decided_at, pair.decision_reason = actor, timezone.now(), reason
+    pair.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
+    _refresh_person(pair.person)
+    audit.record_transition(actor, pair, old, pair.state, event="match_link.undone", reason=reason)
+    return pair
+
+
+def allowed_decisions(user, pair: MatchLink) -> list[str]:
+    if not access.can_write(user, pair) or pair.person.batch.status == ImportBatch.Status.WITHDRAWN:
+        return []
+    if pair.state == MatchLink.State.PENDING:
+        return ["accept", "reject", "unsure"]
+    if pair.state == MatchLink.State.UNSURE:
+        return ["accept", "reject", "undo"]
+    if pair.state in (MatchLink.State.LINKED, MatchLink.State.ACCEPTED, MatchLink.State.REJECTED):
+        return [] if pair.method == LinkMethod.REGISTERED else ["undo"]
+    return []
+
+
+def opened(actor, record) -> None:
+    """A register row or pair (sensitive: a disability register) was shown."""
+    audit.record_read(actor, record)
+
+
+# --- a child not on any register of learners -----------------------------------------------------------
+
+
+def _default_end(birth_date: dt.date) -> dt.date:
+    """A child's status runs to the day before the 18th birthday unless the register says otherwise."""
+    try:
+        eighteen = birth_date.replace(year=birth_date.year + 18)
+    except ValueError:
+        eighteen = birth_date.replace(year=birth_date.year + 18, day=28)
+    return eighteen - dt.timedelta(days=1)
+
+
+@transaction.atomic
+def register_person(actor, person: ImportedPerson, *, confirm_new: bool = False) -> Learner:
+    """Register the child of a row without a match as a learner (with the register's disability status).
+
+    The child then exists for everyone who works with children of that territory, and an
+    out-of-school search finds them. Refused while a pair of the row waits for review or the row
+    is linked; the learner registry's own checks (a PIN registered already, likely duplicates
+    unless ``confirm_new``) apply.
+    """
+    from birge.learners import services as learner_services
+
+    _require_write(actor, person)
+    person = ImportedPerson.objects.select_for_update().select_related("batch", "batch__organization",
+                                                                        "territory").get(pk=person.pk)
+    if person.batch.status == ImportBatch.Status.WITHDRAWN:
+        raise ValidationError(_("This batch is withdrawn."))
+    if person.link_state == LinkState.LINKED:
+        raise ValidationError(_("This row is linked to a learner already."))
+    if person.link_state == LinkState.REVIEW:
+        raise ValidationError(_("Decide the pairs waiting for review first."))
+    if person.link_state == LinkState.NOT_LINKED:
+        raise ValidationError(_("Link the batch first: the child may be registered already."))
+    territory = person.territory or person.batch.organization.territory
+    pin = person.pin if person.pin and is_valid_pin(person.pin) else ""  # a mistyped PIN is not carried over
+    learner = learner_services.create_learner(
+        actor, pin=pin, last_name=person.last_name, first_name=person.first_name, patronymic=person.patronymic,
+        birth_date=person.birth_date, sex=person.sex or "", territory=territory, confirm_mismatch=True,
+        confirm_new_despite_duplicates=confirm_new, organization=person.batch.organization)
+    details = person.details or {}
+    if details.get("disability_category") or person.batch.source.kind == "disability-register":
+        category = details.get("disability_category") or "child"
+        starts = dt.date.fromisoformat(details["disability_from"]) if details.get("disability_from") else \
+            timezone.localtime(person.batch.uploaded_at).date()
+        indefinite = bool(details.get("indefinite"))
+        ends = None if indefinite else (dt.date.fromisoformat(details["disability_until"])
+                                        if details.get("disability_until") else _default_end(person.birth_date))
+        if learner_services.may(actor, "write", Rec.DISABILITY, learner):
+            learner_services.record_disability(
+                actor, learner, category=category, starts_on=starts, ends_on=ends, indefinite=indefinite,
+                certificate_number=details.get("certificate_number", ""),
+                certifying_body=person.batch.organization if person.batch.source.kind == "disability-register" else None)
+    pair = MatchLink(person=person, learner=learner, score=1.0, weight=0.0, method=LinkMethod.REGISTERED, fields=[],
+                     state=MatchLink.State.ACCEPTED, decided_by=actor, decided_at=timezone.now(),
+                     decision_reason=_("Registered as a new learner from the register row."))
+    pair.save()
+    _refresh_person(person)
+    audit.record(actor, AuditEvent.Action.CREATE, pair, event="imported_person.registered",
+                 changes={"after": audit.snapshot(pair)}, reason=_("Batch %(batch)s, line %(line)s.") % {
+                     "batch": person.batch_id, "line": person.row_number})
+    return learner
+
+
+# =========================================================================================================
+# Outreach: out-of-school children with a disability or a concern
+# =========================================================================================================
+#
+# A child is *out of school* when they are of preschool or school age (BIRGE_OUTREACH: 3 to 17 full
+# years), have a valid disability status, a recorded developmental concern, or a row in a disability
+# register or a health-referral batch linked to them — and no active enrolment anywhere. Each such
+# child without an open case gets an outreach case assigned to the local self-government of their
+# territory of residence; the district education department is informed. The contact clock
+# (BIRGE_DEADLINES["outreach_contact"]) runs from the opening to the first contact.
+
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    slug: str
+    label: object
+    sources: tuple
+    target: str
+    needs_reason: bool = False
+
+
+S = OutreachState
+OUTREACH_TRANSITIONS: dict[str, Transition] = {t.name: t for t in [
+    Transition("contact", "contacted", gettext_lazy("Record the contact with the family"), (S.TO_CONTACT,), S.CONTACTED),
+    Transition("refer", "referred-to-pmpk", gettext_lazy("Referred to the PMPK"), (S.CONTACTED,), S.REFERRED_TO_PMPK),
+    Transition("enrol", "enrolled", gettext_lazy("Enrolled"), (S.TO_CONTACT, S.CONTACTED, S.REFERRED_TO_PMPK), S.ENROLLED),
+    Transition("decline", "family-declined", gettext_lazy("The family declined"), (S.CONTACTED, S.REFERRED_TO_PMPK),
+               S.FAMILY_DECLINED, needs_reason=True),
+    Transition("move", "moved", gettext_lazy("Moved away: pass the case on"), (S.TO_CONTACT, S.CONTACTED, S.REFERRED_TO_PMPK),
+               S.MOVED, needs_reason=True),
+    Transition("not_found", "not-found", gettext_lazy("Not found"), (S.TO_CONTACT, S.CONTACTED), S.NOT_FOUND,
+               needs_reason=True),
+    Transition("deceased", "deceased", gettext_lazy("Deceased"), (S.TO_CONTACT, S.CONTACTED, S.REFERRED_TO_PMPK), S.DECEASED,
+               needs_reason=True),
+    Transition("reopen", "reopen", gettext_lazy("Reopen the case"), (S.FAMILY_DECLINED, S.NOT_FOUND), S.TO_CONTACT,
+               needs_reason=True),
+]}
+TRANSITIONS_BY_SLUG = {t.slug: t for t in OUTREACH_TRANSITIONS.values()}
+
+
+def can_find_out_of_school(user) -> bool:
+    """Local self-government officers (who work the cases) and social-protection officers (who bring the registers)."""
+    return access.can(user, "write", Rec.OUTREACH) or access.can(user, "write", Rec.REGISTER)
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def active_enrolments(today: dt.date | None = None):
+    today = today or timezone.localdate()
+    return Enrolment.objects.filter(status=Enrolment.Status.ACTIVE, starts_on__lte=today).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+
+
+def out_of_school(learners, today: dt.date | None = None):
+    """The learners of ``learners`` who are out of school (see above), annotated with nothing; a queryset."""
+    from birge.referrals.models import Concern
+
+    today = today or timezone.localdate()
+    youngest = _years_before(today, conf.outreach("preschool_from"))  # born on or before: old enough
+    oldest = _years_before(today, conf.outreach("school_until") + 1) + dt.timedelta(days=1)  # born on or after
+    valid_status = DisabilityStatus.objects.filter(closed_at__isnull=True, starts_on__lte=today).filter(
+        Q(indefinite=True) | Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+    registered = ImportedPerson.objects.filter(
+        learner__isnull=False, batch__source__kind__in=[AgencyKind.DISABILITY_REGISTER, AgencyKind.HEALTH_REFERRALS],
+    ).exclude(batch__status=ImportBatch.Status.WITHDRAWN)
+    grounds = (Q(pk__in=valid_status.values("learner_id")) | Q(pk__in=Concern.objects.values("learner_id"))
+               | Q(pk__in=registered.values("learner_id")))
+    return (learners.filter(archived_at__isnull=True, merged_into__isnull=True, birth_date__lte=youngest,
+                            birth_date__gte=oldest)
+            .filter(grounds)
+            .exclude(pk__in=active_enrolments(today).values("learner_id")))
+
+
+def covering_organization(territory: Territory, kind: str):
+    """The active organization of ``kind`` whose territory holds ``territory`` most closely (or None)."""
+    best = None
+    for org in Organization.objects.filter(kind=kind, is_active=True).select_related("territory"):
+        prefix = org.territory.prefix
+        if territory.code.startswith(prefix) and (best is None or len(prefix) > len(best.territory.prefix)):
+            best = org
+    return best
+
+
+def _ground_of(learner, today) -> tuple[str, ImportedPerson | None]:
+    found_in = (ImportedPerson.objects.filter(learner=learner).exclude(batch__status=ImportBatch.Status.WITHDRAWN)
+                .select_related("batch__source").order_by("-batch__uploaded_at").first())
+    has_status = DisabilityStatus.objects.filter(learner=learner, closed_at__isnull=True).exists()
+    if has_status or (found_in and found_in.batch.source.kind == AgencyKind.DISABILITY_REGISTER):
+        return OutreachCase.Ground.DISABILITY, found_in
+    return OutreachCase.Ground.CONCERN, found_in
+
+
+def _tell(case: OutreachCase, message) -> None:
+    """The local self-government's officers and the district education department's officers (no personal data)."""
+    users = list(deadlines.organization_users(case.assigned_organization, [Role.LOCAL_GOVERNMENT_OFFICER]))
+    if case.informed_organization_id:
+        users += list(deadlines.organization_users(case.informed_organization, [Role.DISTRICT_OFFICER]))
+    deadlines.notify(users, message, case.get_absolute_url(), event="outreach.case")
+
+
+@transaction.atomic
+def open_case(actor, learner: Learner, *, ground: str, found_in: ImportedPerson | None = None,
+              territory: Territory | None = None, previous_case: OutreachCase | None = None) -> OutreachCase:
+    """Open an outreach case for a child, assigned to the local self-government of ``territory``
+    (default: the child's address), with the district education department informed."""
+    if actor is not None and not can_find_out_of_school(actor) and previous_case is None:
+        raise PermissionDenied
+    territory = territory or learner.territory
+    if OutreachCase.objects.filter(learner=learner, state__in=OPEN_OUTREACH_STATES).exists():
+        raise ValidationError(_("This child has an open outreach case already."))
+    assigned = covering_organization(territory, OrgKind.LOCAL_GOVERNMENT)
+    if assigned is None:
+        raise ValidationError({"territory": _("No local self-government organization is registered for %(place)s.") % {
+            "place": territory.name}})
+    informed = covering_organization(territory, OrgKind.DISTRICT_EDUCATION)
+    case = OutreachCase(learner=learner, ground=ground, found_in=found_in, territory=territory, assigned_organization=assigned,
+                        informed_organization=informed, opened_by=actor if getattr(actor, "pk", None) else None,
+                        previous_case=previous_case)
+    case.full_clean(exclude=["learner", "previous_case"])
+    case.save()
+    audit.record_create(actor, case, event="outreach.opened")
+    deadlines.start_clock(actor, case, Clock.OUTREACH_CONTACT, owner_organization=assigned, waiting_organization=informed,
+                          learner=learner)
+    _tell(case, gettext_lazy("A new outreach case: an out-of-school child's family to contact."))
+    return case
+
+
+@dataclass
+class FindResult:
+    opened: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # (learner id, message)
+
+
+def find_out_of_school(actor, *, territory: Territory | None = None, today: dt.date | None = None) -> FindResult:
+    """Open a case for every out-of-school child within the actor's reach (everyone's when ``actor`` is
+    None: the ``birge outreach`` command) who has no open case. Returns the cases opened and the children
+    skipped with the reason (no local self-government registered for their territory)."""
+    today = today or timezone.localdate()
+    if actor is not None:
+        if not can_find_out_of_school(actor):
+            raise PermissionDenied
+        learners = Learner.objects.visible_to(actor)
+    else:
+        learners = Learner.objects.all()
+    if territory is not None:
+        learners = learners.filter(territory__code__startswith=territory.prefix)
+    with_case = OutreachCase.objects.filter(state__in=OPEN_OUTREACH_STATES).values("learner_id")
+    result = FindResult()
+    for learner in out_of_school(learners, today).exclude(pk__in=with_case).select_related("territory").order_by("pk"):
+        ground, found_in = _ground_of(learner, today)
+        try:
+            result.opened.append(open_case(actor, learner, ground=ground, found_in=found_in))
+        except ValidationError as exc:
+            result.skipped.append((learner.pk, exc.messages[0]))
+    return result
+
+
+def allowed_transitions(user, case: OutreachCase) -> list[Transition]:
+    if not access.can_write(user, case):
+        return []
+    return [t for t in OUTREACH_TRANSITIONS.values() if case.state in t.sources]
+
+
+@transaction.atomic
+def transition(actor, case: OutreachCase, name: str, *, reason: str = "", moved_to: Territory | None = None,
+               ) -> OutreachCase:
+    """Move an outreach case through its workflow (see ``OUTREACH_TRANSITIONS``); each step is audited."""
+    t = OUTREACH_TRANSITIONS.get(name)
+    if t is None:
+        raise ValidationError(_("Unknown step."))
+    if not access.can_write(actor, case):
+        raise PermissionDenied
+    case = OutreachCase.objects.select_for_update().select_related("learner", "territory").get(pk=case.pk)
+    if case.state not in t.sources:
+        raise ValidationError(_("This step is not possible now: the case is “%(state)s”.") % {
+            "state": case.get_state_display()})
+    reason = (reason or "").strip()
+    if t.needs_reason and not reason:
+        raise ValidationError({"reason": _("Say why.")})
+    if len(reason) > 2000:
+        raise ValidationError({"reason": _("Keep the note under 2000 characters.")})
+    now = timezone.now()
+    old = case.state
+    enrolment = None
+    if t.target == S.ENROLLED:
+        enrolment = active_enrolments().filter(learner=case.learner).order_by("-starts_on").first()
+        if enrolment is None:
+            raise ValidationError(_("The child has no active enrolment yet: the kindergarten or school records it first "
+                                    "(on the learner's page), then mark the case enrolled."))
+    if t.target == S.MOVED:
+        if moved_to is None:
+            raise ValidationError({"moved_to": _("Choose the territory the family moved to.")})
+        if moved_to.pk == case.territory_id:
+            raise ValidationError({"moved_to": _("This is the case's own territory.")})
+        if covering_organization(moved_to, OrgKind.LOCAL_GOVERNMENT) is None:
+            raise ValidationError({"moved_to": _("No local self-government organization is registered for %(place)s.") % {
+                "place": moved_to.name}})
+    case.state = t.target
+    case.note = reason
+    if t.target == S.CONTACTED:
+        case.contacted_at = now
+    if t.target in (S.ENROLLED, S.FAMILY_DECLINED, S.MOVED, S.NOT_FOUND, S.DECEASED):
+        case.closed_at = now
+        case.outcome_reason = reason
+    if t.target == S.ENROLLED:
+        case.enrolment = enrolment
+    if t.target == S.MOVED:
+        case.moved_to = moved_to
+    if t.name == "reopen":
+        case.closed_at, case.outcome_reason = None, ""
+    case.full_clean(exclude=["learner", "previous_case"])
+    case.save()
+    audit.record_transition(actor, case, old, case.state, event=f"outreach.{t.name}", reason=reason)
+    # The contact clock: met by a contact (or an enrolment); cancelled when the case ends otherwise.
+    if t.target in (S.CONTACTED, S.ENROLLED):
+        deadlines.stop_clock(actor, case, Clock.OUTREACH_CONTACT)
+    elif t.target in (S.FAMILY_DECLINED, S.MOVED, S.NOT_FOUND, S.DECEASED):
+        deadlines.cancel_clock(actor, case, Clock.OUTREACH_CONTACT, reason=str(t.label))
+    elif t.name == "reopen":
+        deadlines.start_clock(actor, case, Clock.OUTREACH_CONTACT, owner_organization=case.assigned_organization,
+                              waiting_organization=case.informed_organization, learner=case.learner, restart=True)
+    if t.target == S.MOVED:
+        open_case(actor, case.learner, ground=case.ground, found_in=case.found_in, territory=moved_to, previous_case=case)
+    if t.target == S.DECEASED and case.learner.archived_at is None and access.can_write(actor, case.learner):
+        from birge.learners import services as learner_services
+
+        learner_services.archive_learner(actor, case.learner, reason=_("Deceased (outreach case %(id)s): %(reason)s") % {
+            "id": case.pk, "reason": reason})
+    if t.target in (S.ENROLLED, S.MOVED, S.NOT_FOUND, S.DECEASED, S.FAMILY_DECLINED) and case.informed_organization_id:
+        deadlines.notify(deadlines.organization_users(case.informed_organization, [Role.DISTRICT_OFFICER]),
+                         format_lazy("{}: {}", gettext_lazy("An outreach case was closed"), OutreachState(case.state).label),
+                         case.get_absolute_url(), event=f"outreach.{t.name}")
+    return case
+
+
+def case_history(user, case: OutreachCase, limit: int = 100) -> list[AuditEvent]:
+    """The case's own events (opening, steps) and its contact clock's."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from birge.core.deadline_models import Deadline
+
+    clock_ids = [str(pk) for pk in Deadline.objects.filter(content_type=ContentType.objects.get_for_model(OutreachCase),
+                                                          object_id=case.pk).values_list("pk", flat=True)]
+    q = Q(object_type="exchange.outreachcase", object_id=str(case.pk)) | Q(object_type="core.deadline",
+                                                                              object_id__in=clock_ids)
+    return list(AuditEvent.objects.filter(q).order_by("-id")[:limit])
