@@ -247,6 +247,10 @@ SPECTACULAR_SETTINGS = {
         "AccommodationKindEnum": "birge.plans.models.AccommodationKind",
         "PlanMemberRoleEnum": "birge.plans.models.MemberRole",
         "IndicatorKindEnum": "birge.monitoring.models.Indicator.Kind",
+        "RegisterPurposeEnum": "birge.exchange.models.Purpose",
+        "LinkMethodEnum": "birge.exchange.models.LinkMethod",
+        "PairDecisionEnum": "birge.exchange.models.Decision",
+        "PlanReviewDecisionEnum": "birge.plans.models.ReviewDecision",
     },
 }
 

@@ -197,6 +197,14 @@ class ImportedPerson(models.Model):
         super().save(*args, **kwargs)
 
 
+class Decision(models.TextChoices):
+    """What a reviewer decides about a pair (not stored: the pair's state records it)."""
+
+    ACCEPT = "accept", _("Accept: the same child")
+    REJECT = "reject", _("Reject: different children")
+    UNSURE = "unsure", _("Unsure: needs more information")
+
+
 class MatchLink(models.Model):
     """A candidate pair from the linkage engine, and what became of it."""
 

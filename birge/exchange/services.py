@@ -54,7 +54,7 @@ from . import conf, registers
 from .linkage import LinkConfig, link
 from .linkage.records import prepare
 from .models import (
-    OPEN_OUTREACH_STATES, AgencyKind, ImportBatch, ImportedPerson, ImportSource, LegalBasis, LinkMethod, LinkState,
+    OPEN_OUTREACH_STATES, AgencyKind, Decision, ImportBatch, ImportedPerson, ImportSource, LegalBasis, LinkMethod, LinkState,
     MatchLink, OutreachCase, OutreachState, Purpose,
 )
 
@@ -475,9 +475,9 @@ def request_link(actor, batch: ImportBatch) -> bool:
 ACTIVE_LINK = (MatchLink.State.LINKED, MatchLink.State.ACCEPTED)
 OPEN_REVIEW = (MatchLink.State.PENDING, MatchLink.State.UNSURE)
 DECISIONS = {
-    "accept": (MatchLink.State.ACCEPTED, gettext_lazy("Accept: the same child")),
-    "reject": (MatchLink.State.REJECTED, gettext_lazy("Reject: different children")),
-    "unsure": (MatchLink.State.UNSURE, gettext_lazy("Unsure: needs more information")),
+    Decision.ACCEPT: (MatchLink.State.ACCEPTED, Decision.ACCEPT.label),
+    Decision.REJECT: (MatchLink.State.REJECTED, Decision.REJECT.label),
+    Decision.UNSURE: (MatchLink.State.UNSURE, Decision.UNSURE.label),
 }
 
 
