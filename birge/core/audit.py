@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.db import models, transaction
+from django.db.models.fields.files import FieldFile
 
 from .middleware import current_request_id
 from .models import AuditChainHead, AuditEvent
@@ -30,6 +31,8 @@ def _jsonable(value):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, FieldFile):  # a file is recorded by its stored name, never its content
+        return value.name or ""
     return value
 
 

@@ -707,9 +707,7 @@ def record_consent(actor, learner: Learner, *, purpose: str, method: str, scope:
         _merge(errors, exc)
     _raise(errors)
     consent.save()
-    after = audit.snapshot(consent, [f.name for f in Consent._meta.concrete_fields if f.name != "document"])
-    after["document"] = consent.document.name if consent.document else ""  # a file is recorded by its stored name
-    audit.record(actor, AuditEvent.Action.CREATE, consent, event="consent.given", changes={"after": after})
+    audit.record(actor, AuditEvent.Action.CREATE, consent, event="consent.given", changes={"after": audit.snapshot(consent)})
     return consent
 
 

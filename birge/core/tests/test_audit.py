@@ -75,3 +75,10 @@ def test_verify_command_ok(org, capsys):
     assert "intact" in capsys.readouterr().out
 
 
+
+
+def test_a_file_is_recorded_by_its_stored_name():
+    from birge.learners.models import Consent
+
+    assert audit.snapshot(Consent(document="consents/scan.pdf"), ["document"]) == {"document": "consents/scan.pdf"}
+    assert audit.snapshot(Consent(), ["document"]) == {"document": ""}
