@@ -758,7 +758,8 @@ def _tell(case: OutreachCase, message) -> None:
 
 @transaction.atomic
 def open_case(actor, learner: Learner, *, ground: str, found_in: ImportedPerson | None = None,
-              territory: Territory | None = None, previous_case: OutreachCase | None = None) -> OutreachCase:
+              territory: Territory | None = None, previous_case: OutreachCase | None = None,
+              notify: bool = True) -> OutreachCase:
     """Open an outreach case for a child, assigned to the local self-government of ``territory``
     (default: the child's address), with the district education department informed."""
     if actor is not None and not can_find_out_of_school(actor) and previous_case is None:
@@ -779,7 +780,8 @@ def open_case(actor, learner: Learner, *, ground: str, found_in: ImportedPerson 
     audit.record_create(actor, case, event="outreach.opened")
     deadlines.start_clock(actor, case, Clock.OUTREACH_CONTACT, owner_organization=assigned, waiting_organization=informed,
                           learner=learner)
-    _tell(case, gettext_lazy("A new outreach case: an out-of-school child's family to contact."))
+    if notify:
+        _tell(case, gettext_lazy("A new outreach case: an out-of-school child's family to contact."))
     return case
 
 
@@ -789,7 +791,8 @@ class FindResult:
     skipped: list = field(default_factory=list)  # (learner id, message)
 
 
-def find_out_of_school(actor, *, territory: Territory | None = None, today: dt.date | None = None) -> FindResult:
+def find_out_of_school(actor, *, territory: Territory | None = None, today: dt.date | None = None,
+                       notify: bool = True) -> FindResult:
     """Open a case for every out-of-school child within the actor's reach (everyone's when ``actor`` is
     None: the ``birge outreach`` command) who has no open case. Returns the cases opened and the children
     skipped with the reason (no local self-government registered for their territory)."""
@@ -807,7 +810,7 @@ def find_out_of_school(actor, *, territory: Territory | None = None, today: dt.d
     for learner in out_of_school(learners, today).exclude(pk__in=with_case).select_related("territory").order_by("pk"):
         ground, found_in = _ground_of(learner, today)
         try:
-            result.opened.append(open_case(actor, learner, ground=ground, found_in=found_in))
+            result.opened.append(open_case(actor, learner, ground=ground, found_in=found_in, notify=notify))
         except ValidationError as exc:
             result.skipped.append((learner.pk, exc.messages[0]))
     return result
