@@ -276,8 +276,12 @@ def dhis2(request):
     q = Query(request)
     if q.period_error:
         return JsonResponse({"period": [q.period_error]}, status=400)
-    codes = [c for c in request.GET.get("indicators", "").split(",") if c]
+    codes = [c.strip() for c in request.GET.get("indicators", "").split(",") if c.strip()]
     inds = _indicators(code__in=codes) if codes else _indicators()
+    unknown = [c for c in dict.fromkeys(codes) if c not in {i.code for i in inds}]
+    if unknown:  # a clear 400 naming them, not an answer that silently leaves them out
+        return JsonResponse({"indicators": [_("There is no indicator with the code %(code)s.") % {"code": c}
+                                            for c in unknown]}, status=400)
     out = exports.dhis2_values(inds, q.period, q.scope)
     audit.record(request.user, AuditEvent.Action.EXPORT, None, event="monitoring.dhis2_exported",
                  object_type_label="monitoring.indicator", object_id="dhis2",

@@ -107,3 +107,12 @@ def test_dhis2_mapping_is_configurable(dataset, tmp_path, settings):
     values = out["payload"]["dataValues"]
     assert {"dataElement": "deNum", "period": "2025", "orgUnit": "ChuyUID", "categoryOptionCombo": "HllvX50cXC0",
             "value": "8"} in values
+
+
+def test_dhis2_refuses_unknown_indicators(analyst_client, dataset):
+    """An unknown code is a clear 400 naming it, not an answer that silently leaves it out."""
+    r = analyst_client.get("/monitoring/dhis2/", {"period": "2025-2026", "indicators": "E2,NOPE, E12 ,X9"})
+    assert r.status_code == 400
+    (nope, x9) = r.json()["indicators"]
+    assert "NOPE" in nope and "X9" in x9
+    assert analyst_client.get("/monitoring/dhis2/", {"period": "2025-2026", "indicators": "E2, E12"}).status_code == 200
