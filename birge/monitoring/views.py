@@ -186,7 +186,7 @@ def _drill(request, q: Query, current) -> dict | None:
         return None
     res = engine.compute_many([ind], q.period, [dim], q.scope, current=current)[ind.code]
     table = disclosure.protect(res, published=q.published)
-    pt = present.page_table(table, drill=dim if dim != "organization" else None)
+    pt = present.page_table(table, drill=dim)  # every row links one level down, organizations included
     return {"indicator": ind, "dimension": dim, "dimension_label": present.dimension_label(dim), "result": res,
             "table": table, "pt": pt, "candidates": candidates, "query": q.params(area="", indicator=ind.code),
             "export_query": q.params(by=dim, view=""), "numerator_label": present.numerator_label(ind),

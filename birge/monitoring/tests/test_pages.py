@@ -170,3 +170,16 @@ def test_pages_render_in_every_language(client, dataset, cast, lang):
         for url in ("/monitoring/", "/monitoring/indicators/E4/", "/monitoring/parity/"):
             r = client.get(url, {**P}, HTTP_ACCEPT_LANGUAGE=lang)
             assert r.status_code == 200
+
+
+def test_drill_down_reaches_the_organizations(client, dataset, cast):
+    """Region → district → organization: each organization in a district's table links to its own figures."""
+    officer = cast.a.users[Role.DISTRICT_OFFICER]
+    r = _get(client, officer, "/monitoring/")
+    rows = {row["heads"][0]: row for row in r.context["drill"]["pt"]["rows"]}
+    assert rows["Boarding A"]["area"] == "o:T-BA" and rows["school a"]["area"] == "o:T-a-school"
+    assert 'area=o%3AT-BA"' in r.content.decode()
+    r = _get(client, officer, "/monitoring/", {**P, "area": "o:T-BA"})
+    assert r.context["scope"].key == "o:T-BA" and [s.key for s in r.context["breadcrumbs"]] == ["t:41708222000000", "o:T-BA"]
+    (e2,) = [c["row"] for c in r.context["cards"] if c["indicator"].code == "E2"]
+    assert (e2.numerator.value, e2.denominator.value) == (1, 1)  # ba1
