@@ -27,7 +27,10 @@ access policy, the checks, the audit trail and the deadlines are the same as on 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view, inline_serializer,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -43,7 +46,8 @@ from birge.learners.models import Learner
 from . import labels, services
 from .filters import BatchFilter, CaseFilter, PairFilter, PersonFilter
 from .models import (
-    AgencyKind, Decision, ImportBatch, ImportedPerson, ImportSource, LegalBasis, MatchLink, OutreachCase, Purpose,
+    AgencyKind, Decision, ImportBatch, ImportedPerson, ImportSource, LearnerMerge, LegalBasis, MatchLink, OutreachCase,
+    Purpose,
 )
 
 # --- sources --------------------------------------------------------------------------------------------
@@ -517,3 +521,100 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
     def history(self, request, pk=None):
         case = self.get_object()
         return Response(CaseHistorySerializer(services.case_history(request.user, case), many=True).data)
+
+
+# --- duplicates and merges ------------------------------------------------------------------------------
+
+
+class DuplicatePairSerializer(serializers.Serializer):
+    a = serializers.IntegerField(source="a.pk", help_text=_("Id of the older record."))
+    b = serializers.IntegerField(source="b.pk")
+    score = serializers.FloatField()
+    reason = serializers.CharField()
+    comparisons = serializers.SerializerMethodField()
+
+    def get_comparisons(self, obj) -> list[dict]:
+        return [{"comparison": name, "level": level, "level_text": labels.level_label(level), "weight": weight,
+                 "agreement": labels.agreement(level)} for name, level, weight in obj.fields]
+
+
+@extend_schema_view(list=extend_schema(
+    summary="Likely duplicate learners within your reach (?territory=SOATE code); nothing is merged automatically",
+    parameters=[OpenApiParameter("territory", str, description="SOATE code of a district or municipality")]))
+@route("exchange/duplicates", "exchange-duplicate")
+class DuplicateViewSet(viewsets.ViewSet):
+    serializer_class = DuplicatePairSerializer
+
+    def list(self, request):
+        if not services.can_merge(request.user):
+            raise PermissionDenied(_("Your role does not allow merging learner records."))
+        territory = None
+        code = request.query_params.get("territory")
+        if code:
+            territory = Territory.objects.current().filter(code=code).first()
+            if territory is None:
+                return Response({"territory": [str(_("No current territory has this code."))]},
+                                status=status.HTTP_400_BAD_REQUEST)
+        pairs = services.find_duplicates(request.user, territory=territory)[:500]
+        return Response(DuplicatePairSerializer(pairs, many=True).data)
+
+
+class MergeSerializer(serializers.ModelSerializer):
+    merged_by = serializers.CharField(source="merged_by.username", read_only=True)
+    undone_by = serializers.CharField(source="undone_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = LearnerMerge
+        fields = ["id", "kept", "merged", "score", "moved", "pin_moved", "reason", "merged_by", "merged_at", "undone_by",
+                  "undone_at", "undo_reason"]
+        read_only_fields = fields
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class WritableLearnerField(serializers.PrimaryKeyRelatedField):
+    """A learner id the user may change; others do not exist here."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return Learner.objects.none()
+        return Learner.objects.visible_to(request.user, "write").filter(merged_into__isnull=True)
+
+
+class MergeCreateSerializer(serializers.Serializer):
+    kept = WritableLearnerField(help_text=_("Id of the record to keep."))
+    merged = WritableLearnerField(help_text=_("Id of the record merged into it."))
+    reason = serializers.CharField(max_length=2000)
+
+
+@extend_schema_view(list=extend_schema(summary="Merges of learner records (reversible)"),
+                    retrieve=extend_schema(summary="A merge and the records it moved"),
+                    create=extend_schema(summary="Merge two records of one child", request=MergeCreateSerializer,
+                                         responses={201: MergeSerializer}))
+@route("exchange/merges", "exchange-merge")
+class MergeViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = MergeSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return LearnerMerge.objects.none()
+        return LearnerMerge.objects.visible_to(self.request.user).select_related("merged_by", "undone_by")
+
+    def create(self, request, *args, **kwargs):
+        if not services.can_merge(request.user):
+            raise PermissionDenied(_("Your role does not allow merging learner records."))
+        s = MergeCreateSerializer(data=request.data, context=self.get_serializer_context())
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        merge = services.merge_learners(request.user, d["kept"], d["merged"], reason=d["reason"])
+        return Response(self.get_serializer(merge).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ExchangeReasonSerializer, responses={200: MergeSerializer}, filters=False,
+                   summary="Undo a merge: every record moves back")
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def undo(self, request, pk=None):
+        merge = self.get_object()
+        s = ExchangeReasonSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.undo_merge(request.user, merge, reason=s.validated_data["reason"])
+        return Response(self.get_serializer(LearnerMerge.objects.get(pk=merge.pk)).data)

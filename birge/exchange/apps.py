@@ -17,5 +17,7 @@ class ExchangeConfig(AppConfig):
         navigation.register(60, _("Agency registers"), "exchange:batch-list", lambda u: access.can(u, "read", Rec.REGISTER))
         navigation.register(62, _("Out-of-school children"), "exchange:case-list",
                             lambda u: access.can(u, "read", Rec.OUTREACH))
+        navigation.register(12, _("Duplicate records"), "exchange:duplicate-list",
+                            lambda u: access.can(u, "write", Rec.LEARNER))
         home.register(60, registers_section)
         home.register(62, outreach_section)

@@ -132,3 +132,16 @@ class TransitionForm(Form):
         else:
             del self.fields["moved_to"]
         self._describe()
+
+
+class MergeForm(Form):
+    keep = forms.ChoiceField(label=_("Record to keep"), widget=forms.RadioSelect, choices=(), help_text=_(
+        "Every record of the other one moves to it; the other one is marked as merged (never deleted)."))
+    reason = forms.CharField(label=_("Why these are one child"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+                             help_text=_("What you checked: documents, the family, the schools."))
+
+    def __init__(self, *args, learners=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["keep"].choices = [(str(lr.pk), _("Record %(id)s: %(name)s") % {"id": lr.pk, "name": lr.full_name})
+                                       for lr in learners]
+        self._describe()

@@ -312,3 +312,34 @@ class OutreachCase(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_OUTREACH_STATES
+
+
+class LearnerMerge(models.Model):
+    """Two records of one child combined: every record of ``merged`` moved to ``kept``; reversible."""
+
+    kept = models.ForeignKey(Learner, models.PROTECT, related_name="merges_kept", verbose_name=_("record kept"))
+    merged = models.ForeignKey(Learner, models.PROTECT, related_name="merges_merged", verbose_name=_("record merged into it"))
+    score = models.FloatField(_("match probability"), null=True, blank=True)
+    moved = models.JSONField(_("records moved"), default=dict, blank=True,
+                             help_text=_("For each kind of record, the ids moved from the merged record to the kept one."))
+    pin_moved = models.BooleanField(_("PIN moved to the kept record"), default=False)
+    reason = models.TextField(_("reason"))
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name=_("merged by"))
+    merged_at = models.DateTimeField(_("merged"), default=timezone.now)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+                                  verbose_name=_("undone by"))
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+    undo_reason = models.TextField(_("reason for undoing"), blank=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-merged_at", "-id"]
+        verbose_name = _("learner merge")
+        verbose_name_plural = _("learner merges")
+
+    def __str__(self):
+        return str(_("Merge %(id)s")) % {"id": self.pk}
+
+    def get_absolute_url(self):
+        return reverse("exchange:merge-detail", args=[self.pk])

@@ -18,7 +18,7 @@ from django.db.models import Q
 from birge.core import access
 from birge.core.access import Rec
 
-from .models import OPEN_OUTREACH_STATES, ImportBatch, ImportedPerson, MatchLink, OutreachCase
+from .models import OPEN_OUTREACH_STATES, ImportBatch, ImportedPerson, LearnerMerge, MatchLink, OutreachCase
 
 
 def _batch_org_q(org_ids) -> Q:
@@ -67,3 +67,6 @@ access.register(MatchLink, Rec.REGISTER, learner_path="person__learner", organiz
                 organization_only=True, territory_q=_pair_territory_q, territory_only=True, sensitive=True)
 access.register(OutreachCase, Rec.OUTREACH, organization_q=_case_org_q, organization_only=True,
                 territory_q=_case_territory_q, territory_only=True)
+
+# A merge is about the record kept (and reached through it); its merged record is shown only when in reach too.
+access.register(LearnerMerge, Rec.LEARNER, learner_path="kept")

@@ -54,8 +54,8 @@ from . import conf, registers
 from .linkage import LinkConfig, link
 from .linkage.records import prepare
 from .models import (
-    OPEN_OUTREACH_STATES, AgencyKind, Decision, ImportBatch, ImportedPerson, ImportSource, LegalBasis, LinkMethod, LinkState,
-    MatchLink, OutreachCase, OutreachState, Purpose,
+    OPEN_OUTREACH_STATES, AgencyKind, Decision, ImportBatch, ImportedPerson, ImportSource, LearnerMerge, LegalBasis,
+    LinkMethod, LinkState, MatchLink, OutreachCase, OutreachState, Purpose,
 )
 
 log = logging.getLogger(__name__)
@@ -905,3 +905,190 @@ def case_history(user, case: OutreachCase, limit: int = 100) -> list[AuditEvent]
     q = Q(object_type="exchange.outreachcase", object_id=str(case.pk)) | Q(object_type="core.deadline",
                                                                               object_id__in=clock_ids)
     return list(AuditEvent.objects.filter(q).order_by("-id")[:limit])
+
+
+# =========================================================================================================
+# Duplicates: one child entered twice (two schools, two agencies)
+# =========================================================================================================
+
+
+@dataclass
+class DuplicatePair:
+    a: Learner  # the older record (kept by default)
+    b: Learner
+    score: float
+    fields: list  # (comparison, level, weight)
+    reason: str = ""
+
+
+def can_merge(user) -> bool:
+    return access.can(user, "write", Rec.LEARNER)
+
+
+def find_duplicates(actor, *, territory: Territory | None = None, config: LinkConfig | None = None) -> list[DuplicatePair]:
+    """Pairs of learners the actor may change that are likely one child, best first.
+
+    The learner register (within the actor's reach, or ``territory``) is linked with itself by the same
+    engine (``LinkConfig.dedupe``: a record is never compared with itself). Pairs at or above the
+    review threshold are proposed — a person decides; nothing is merged automatically.
+    """
+    if not can_merge(actor):
+        raise PermissionDenied
+    learners = Learner.objects.visible_to(actor, "write").filter(merged_into__isnull=True, archived_at__isnull=True)
+    if territory is not None:
+        learners = learners.filter(territory__code__startswith=territory.prefix)
+    records = list(learner_records(learners))
+    if len(records) < 2:
+        return []
+    cfg = config or LinkConfig(link_threshold=conf.linkage("link_threshold"), review_threshold=conf.linkage("review_threshold"),
+                               workers=1, dedupe=True, review_per_record=2)
+    result = link(records, records, cfg)
+    best: dict[tuple[int, int], tuple] = {}
+    for p in result.links + result.review:
+        a, b = sorted((int(p.left_id), int(p.right_id)))
+        if (a, b) not in best or p.score > best[(a, b)][0]:
+            best[(a, b)] = (p.score, p.fields, p.reason)
+    by_id = Learner.objects.select_related("territory").in_bulk({i for pair in best for i in pair})
+    out = [DuplicatePair(by_id[a], by_id[b], score, fields, reason) for (a, b), (score, fields, reason) in best.items()
+           if a in by_id and b in by_id]
+    return sorted(out, key=lambda d: (-d.score, d.a.pk, d.b.pk))
+
+
+def _learner_relations():
+    """Every one-to-many or one-to-one relation pointing at Learner, from any app (discovered, not imported)."""
+    for rel in Learner._meta.related_objects:
+        if rel.many_to_many or rel.related_model is Learner or rel.related_model is LearnerMerge:
+            continue
+        yield rel
+
+
+def merge_preview(learner: Learner) -> list[tuple[str, int]]:
+    """(kind of record, how many) that a merge would move from ``learner``."""
+    out = []
+    for rel in _learner_relations():
+        n = rel.related_model._base_manager.filter(**{rel.field.name: learner}).count()
+        if n:
+            out.append((str(rel.related_model._meta.verbose_name_plural), n))
+    from birge.core.deadline_models import Deadline
+
+    n = Deadline.objects.filter(learner_id=learner.pk).count()
+    if n:
+        out.append((str(Deadline._meta.verbose_name_plural), n))
+    return out
+
+
+@transaction.atomic
+def merge_learners(actor, kept: Learner, merged: Learner, *, reason: str, score: float | None = None) -> LearnerMerge:
+    """Move every record of ``merged`` to ``kept`` and mark ``merged`` as merged into it; reversible.
+
+    Both records must be within the actor's reach for writing. What cannot be combined (two active
+    enrolments at one level, two open outreach cases, two different PINs) refuses the merge with the
+    reason, and nothing moves. The PIN of ``merged`` moves to ``kept`` when ``kept`` has none.
+    """
+    from django.db import IntegrityError
+
+    from birge.core.deadline_models import Deadline
+    from birge.learners.models import PinChange
+
+    if not (access.can_write(actor, kept) and access.can_write(actor, merged)):
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why these two records are one child.")})
+    kept = Learner.objects.select_for_update().get(pk=kept.pk)
+    merged = Learner.objects.select_for_update().get(pk=merged.pk)
+    if kept.pk == merged.pk:
+        raise ValidationError(_("Choose two different records."))
+    if kept.merged_into_id or merged.merged_into_id:
+        raise ValidationError(_("One of these records is merged already."))
+    if kept.archived_at or merged.archived_at:
+        raise ValidationError(_("Restore the archived record first."))
+    if kept.pin and merged.pin and kept.pin != merged.pin:
+        raise ValidationError(_("The two records have different PINs (%(a)s and %(b)s): check them with the civil registry "
+                                "before merging.") % {"a": kept.pin, "b": merged.pin})
+    moved: dict[str, list] = {}
+    try:
+        with transaction.atomic():
+            for rel in _learner_relations():
+                model, name = rel.related_model, rel.field.name
+                qs = model._base_manager.filter(**{name: merged})
+                pks = list(qs.values_list("pk", flat=True))
+                if pks:
+                    model._base_manager.filter(pk__in=pks).update(**{name: kept})
+                    moved[f"{model._meta.label_lower}.{name}"] = pks
+            pks = list(Deadline.objects.filter(learner_id=merged.pk).values_list("pk", flat=True))
+            if pks:
+                Deadline.objects.filter(pk__in=pks).update(learner_id=kept.pk)
+                moved["core.deadline.learner_id"] = pks
+    except IntegrityError:
+        raise ValidationError(_("These records cannot be combined as they are: both have an active enrolment at the same "
+                                "level, an open outreach case or the same guardian link. End one of them first.")) from None
+    merged.merged_into = kept
+    merged.save(update_fields=["merged_into"])
+    pin_moved = False
+    if merged.pin and not kept.pin:
+        kept.pin = merged.pin
+        kept.save(update_fields=["pin", "search_key"])
+        PinChange.objects.create(learner=kept, old_pin="", new_pin=kept.pin, changed_by=actor,
+                                 reason=_("Merged with record %(id)s.") % {"id": merged.pk})
+        pin_moved = True
+    record = LearnerMerge(kept=kept, merged=merged, score=score, moved=moved, pin_moved=pin_moved, reason=reason,
+                          merged_by=actor)
+    record.save()
+    changes = {"merged": merged.pk, "kept": kept.pk, "moved": {k: len(v) for k, v in moved.items()}, "pin_moved": pin_moved}
+    audit.record(actor, AuditEvent.Action.UPDATE, kept, event="learner.merged", changes=changes, reason=reason)
+    audit.record(actor, AuditEvent.Action.TRANSITION, merged, event="learner.merged_into",
+                 changes={"merged_into": [None, kept.pk]}, reason=reason)
+    return record
+
+
+@transaction.atomic
+def undo_merge(actor, merge: LearnerMerge, *, reason: str) -> LearnerMerge:
+    """Move every record back where it was before the merge, and make the merged record active again."""
+    from birge.core.deadline_models import Deadline
+    from birge.learners.models import PinChange
+
+    merge = LearnerMerge.objects.select_for_update().select_related("kept", "merged").get(pk=merge.pk)
+    kept, merged = merge.kept, merge.merged
+    if not access.can_write(actor, kept):
+        raise PermissionDenied
+    if merge.undone_at:
+        raise ValidationError(_("This merge was undone already."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the merge is undone.")})
+    relations = {f"{rel.related_model._meta.label_lower}.{rel.field.name}": rel for rel in _learner_relations()}
+    for key, pks in (merge.moved or {}).items():
+        if key == "core.deadline.learner_id":
+            Deadline.objects.filter(pk__in=pks).update(learner_id=merged.pk)
+            continue
+        rel = relations.get(key)
+        if rel is not None:
+            rel.related_model._base_manager.filter(pk__in=pks).update(**{rel.field.name: merged})
+    if merge.pin_moved:
+        pin = kept.pin
+        kept.pin = ""
+        kept.save(update_fields=["pin", "search_key"])
+        PinChange.objects.create(learner=kept, old_pin=pin, new_pin="", changed_by=actor,
+                                 reason=_("Merge %(id)s undone.") % {"id": merge.pk})
+    merged.merged_into = None
+    merged.save(update_fields=["merged_into"])
+    merge.undone_by, merge.undone_at, merge.undo_reason = actor, timezone.now(), reason
+    merge.save(update_fields=["undone_by", "undone_at", "undo_reason"])
+    audit.record(actor, AuditEvent.Action.UPDATE, kept, event="learner.unmerged",
+                 changes={"merged": merged.pk, "moved_back": {k: len(v) for k, v in (merge.moved or {}).items()}},
+                 reason=reason)
+    audit.record(actor, AuditEvent.Action.TRANSITION, merged, event="learner.unmerged",
+                 changes={"merged_into": [kept.pk, None]}, reason=reason)
+    return merge
+
+
+def pair_comparison(a: Learner, b: Learner) -> list[tuple[str, str, float]]:
+    """The engine's per-field comparison of two learners (levels with the fixed model's weights)."""
+    from .linkage.compare import compare
+    from .linkage.model import train
+
+    ra, rb = list(learner_records(Learner.objects.filter(pk__in=[a.pk, b.pk])))
+    if ra[0] != str(a.pk):
+        ra, rb = rb, ra
+    return train([], [], prior_match=1e-4).explain(compare(ra, rb))

@@ -26,7 +26,8 @@ from birge.learners.models import Learner
 from . import forms, labels, registers, services
 from .filters import BatchFilter, CaseFilter, PairFilter, PersonFilter
 from .models import (
-    OPEN_OUTREACH_STATES, ImportBatch, ImportedPerson, ImportSource, LinkState, MatchLink, OutreachCase, OutreachState,
+    OPEN_OUTREACH_STATES, ImportBatch, ImportedPerson, ImportSource, LearnerMerge, LinkState, MatchLink, OutreachCase,
+    OutreachState,
 )
 
 PAGE_SIZE = 50
@@ -572,3 +573,91 @@ def case_transition(request, pk, action):
     return render(request, "exchange/case_transition.html", {
         "case": case, "learner": case.learner, "transition": t, "form": form, "title": str(t.label),
         "action_url": reverse("exchange:case-transition", args=[case.pk, t.slug])}, status=400)
+
+
+# --- duplicates -------------------------------------------------------------------------------------------
+
+
+@login_required
+def duplicate_list(request):
+    user = request.user
+    if not services.can_merge(user):
+        raise Http404
+    prefixes = [g.territory_prefix for g in access.grants(user) if g.territory_prefix]
+    territories = Territory.objects.current().exclude(level__in=Territory.TOP_LEVELS)
+    if prefixes:
+        q = Q(pk__in=[])
+        for p in prefixes:
+            q |= Q(code__startswith=p)
+        territories = territories.filter(q)
+    form = forms.FindForm(request.GET or None, territories=territories.order_by("code"))
+    pairs = None
+    if request.GET.get("run") and form.is_valid():
+        pairs = services.find_duplicates(user, territory=form.cleaned_data.get("territory"))[:200]
+        for p in pairs:
+            p.reason_text = labels.reason_label(p.reason) if p.reason else ""
+    merges = LearnerMerge.objects.visible_to(user).select_related("kept", "merged", "merged_by")[:20]
+    return render(request, "exchange/duplicate_list.html", {"form": form, "pairs": pairs, "merges": merges})
+
+
+def _learner_for_merge(request, pk) -> Learner:
+    return access.get_visible_or_404(request.user, Learner.objects.select_related("territory"), "write", pk=pk,
+                                     merged_into__isnull=True)
+
+
+@login_required
+def merge_page(request):
+    user = request.user
+    if not services.can_merge(user):
+        raise Http404
+    a = _learner_for_merge(request, request.GET.get("a") or request.POST.get("a"))
+    b = _learner_for_merge(request, request.GET.get("b") or request.POST.get("b"))
+    if a.pk == b.pk:
+        raise Http404
+    form = forms.MergeForm(request.POST or None, learners=(a, b), initial={"keep": str(min(a.pk, b.pk))})
+    if request.method == "POST" and form.is_valid():
+        kept, merged = (a, b) if form.cleaned_data["keep"] == str(a.pk) else (b, a)
+        try:
+            merge = services.merge_learners(user, kept, merged, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            forms.apply_errors(form, exc)
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            messages.success(request, _("The records were merged; the merge can be undone from this page."))
+            return redirect(merge)
+    fields = services.pair_comparison(a, b)
+    levels = {name: (level, weight) for name, level, weight in fields}
+    rows = []
+    for key, p_attr, l_attr, comparison in FIELD_ROWS:
+        level, weight = levels.get(comparison, ("", None))
+        rows.append(_row(registers.FIELD_LABELS[key], _value(a, p_attr), _value(b, l_attr), comparison, level, weight))
+    level, weight = levels.get("territory", ("", None))
+    rows.append(_row(labels.COMPARISON_LABELS["territory"], a.territory.name, b.territory.name, "territory", level, weight))
+    return render(request, "exchange/merge_form.html", {
+        "a": a, "b": b, "rows": rows, "form": form, "preview_a": services.merge_preview(a),
+        "preview_b": services.merge_preview(b)}, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+def merge_detail(request, pk):
+    user = request.user
+    merge = access.get_visible_or_404(user, LearnerMerge.objects.select_related("kept", "merged", "merged_by", "undone_by"),
+                                      pk=pk)
+    can_undo = merge.undone_at is None and access.can_write(user, merge.kept)
+    form = forms.ReasonForm(request.POST or None, prefix="u") if can_undo else None
+    if request.method == "POST":
+        if not can_undo:
+            raise Http404
+        if form.is_valid():
+            try:
+                services.undo_merge(user, merge, reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                forms.apply_errors(form, exc)
+            else:
+                messages.success(request, _("The merge was undone: both records are separate again."))
+                return redirect(merge)
+    return render(request, "exchange/merge_detail.html", {
+        "merge": merge, "form": form, "moved": [(k, len(v)) for k, v in (merge.moved or {}).items()],
+        "merged_visible": Learner.objects.visible_to(user).filter(pk=merge.merged_id).exists()},
+        status=400 if request.method == "POST" else 200)

@@ -72,6 +72,7 @@ class LinkConfig:
     model: Model | None = None  # a fixed model instead of training
     workers: int = 1  # processes scanning LEFT (0: one per core, at most 4); needs a splittable LEFT
     progress_every: int = 50_000
+    dedupe: bool = False  # LEFT and RIGHT are one register: a record is never compared with itself
 
     def __post_init__(self):
         if not 0 < self.review_threshold <= self.link_threshold <= 1:
@@ -198,6 +199,7 @@ def _scan(records: Iterable[tuple], right_recs: list[tuple], index: dict, cfg: "
     rand = rng.random
     probe = blocking.probe_keys
     every = cfg.progress_every
+    dedupe = cfg.dedupe
     n = valid = candidates = 0
     for rec in records:
         n += 1
@@ -220,6 +222,8 @@ def _scan(records: Iterable[tuple], right_recs: list[tuple], index: dict, cfg: "
                     found = set(hit)
                 else:
                     found.update(hit)
+        if found and dedupe:
+            found = {j for j in found if right_recs[j][ID] != rec[ID]}
         if found:
             pos = len(left_ids)
             left_ids.append(rec[ID])
