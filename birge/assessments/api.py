@@ -419,18 +419,20 @@ class ConclusionViewSet(SensitiveReadMixin, mixins.CreateModelMixin, mixins.Upda
                    summary="Withdraw a draft, or (the chair) an issued conclusion, with a reason")
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
+        conclusion = self.get_object()  # out of reach is a 404 before the body is read
         s = AssessmentReasonSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        conclusion = services.withdraw_conclusion(request.user, self.get_object(), reason=s.validated_data["reason"])
+        conclusion = services.withdraw_conclusion(request.user, conclusion, reason=s.validated_data["reason"])
         return Response(self.get_serializer(conclusion).data)
 
     @extend_schema(request=ConclusionSupersedeSerializer, responses={201: ConclusionSerializer},
                    summary="Start a correction or review: a new draft that, once issued, supersedes this conclusion")
     @action(detail=True, methods=["post"])
     def supersede(self, request, pk=None):
+        conclusion = self.get_object()
         s = ConclusionSupersedeSerializer(data=request.data, context=self.get_serializer_context())
         s.is_valid(raise_exception=True)
-        draft = services.supersede_conclusion(request.user, self.get_object(), session=s.validated_data.get("session"))
+        draft = services.supersede_conclusion(request.user, conclusion, session=s.validated_data.get("session"))
         return Response(self.get_serializer(draft).data, status=status.HTTP_201_CREATED)
 
 
@@ -541,9 +543,10 @@ class ReleaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
                    summary="Take the conclusion back: the organization's access and obligations end at once")
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
+        release = self.get_object()  # out of reach is a 404 before the body is read
         s = ReleaseRevokeSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        release = services.revoke_release(request.user, self.get_object(), **s.validated_data)
+        release = services.revoke_release(request.user, release, **s.validated_data)
         return Response(self.get_serializer(release).data)
 
     @extend_schema(request=ConclusionReleaseByNumberSerializer, responses={201: ConclusionReleaseSerializer},

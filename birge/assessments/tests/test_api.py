@@ -108,6 +108,21 @@ def test_session_bad_input_and_consent(world, api):
     assert r.status_code == 403
 
 
+def test_actions_on_a_record_out_of_reach_are_404_whatever_the_body(world, api):
+    """Out of reach is a 404 before the body is read: an empty or bad body must not reveal, by a 400, that the
+    conclusion or the release exists."""
+    release = world.released()
+    conclusion = release.conclusion
+    outsider = api(world.coordinator_b)  # another district's school: sees neither
+    assert outsider.get(f"/api/v1/conclusions/{conclusion.pk}/").status_code == 404
+    for body in ({}, {"reason": "x"}):
+        assert outsider.post(f"/api/v1/conclusions/{conclusion.pk}/withdraw/", body, format="json").status_code == 404
+        assert outsider.post(f"/api/v1/conclusion-releases/{release.pk}/revoke/", body, format="json").status_code == 404
+    assert outsider.post(f"/api/v1/conclusions/{conclusion.pk}/supersede/", {"session": "x"}, format="json").status_code == 404
+    release.refresh_from_db()
+    assert release.revoked_at is None and Conclusion.objects.get(pk=conclusion.pk).status == Conclusion.Status.ISSUED
+
+
 def test_catalogue_is_read_only(world, api):
     client = api(world.parent)
     r = client.get("/api/v1/assessment-catalogue/?kind=service")
