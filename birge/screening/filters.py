@@ -31,8 +31,9 @@ class ScreeningFilter(django_filters.FilterSet):
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
-        for name in ("interview_from", "interview_to"):
+        for name in ("interview_from", "interview_to"):  # a native date picker; its value is always ISO
             self.form.fields[name].widget.input_type = "date"
+            self.form.fields[name].widget.format = "%Y-%m-%d"
 
     def by_result(self, queryset, name, value):
         flag = {"yes": True, "no": False}.get(value)
