@@ -8,6 +8,7 @@ A service's ``ValidationError`` is a 400 with the field map; an action the role 
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -24,8 +25,8 @@ from birge.referrals.models import Referral
 from . import services
 from .filters import CatalogueFilter, ConclusionFilter, ReleaseFilter, SessionFilter
 from .models import (
-    AssessmentSession, CatalogueItem, Conclusion, ConclusionItem, Difficulty, Domain, Finding, Release, SessionMember, Source,
-    Specialty,
+    AssessmentSession, CatalogueItem, Conclusion, ConclusionItem, Difficulty, Domain, Finding, Obligation, Release, SessionMember,
+    Source, Specialty,
 )
 
 # --- fields that accept only what the user may see -------------------------------------------------------
@@ -480,14 +481,28 @@ class ConclusionItemViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, mi
 # --- releases ---------------------------------------------------------------------------------------------------
 
 
+class ReleaseObligationSerializer(serializers.ModelSerializer):
+    """A service to arrange or a device to request that the release made the organization's obligation.
+    Its clock is the deadline (``/api/v1/deadlines/``) with ``record_type`` ``assessments.obligation`` and
+    ``object_id`` = this id."""
+
+    catalogue = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = Obligation
+        fields = ["id", "kind", "catalogue", "item"]
+        read_only_fields = fields
+
+
 class ConclusionReleaseSerializer(serializers.ModelSerializer):
     organization = serializers.SlugRelatedField(slug_field="code", read_only=True)
     active = serializers.BooleanField(source="is_active", read_only=True)
+    obligations = ReleaseObligationSerializer(many=True, read_only=True)
 
     class Meta:
         model = Release
         fields = ["id", "conclusion", "organization", "consent", "released_at", "released_by", "revoked_at", "revoke_reason",
-                  "active"]
+                  "active", "obligations"]
         read_only_fields = fields
 
 
@@ -529,8 +544,9 @@ class ReleaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = ReleaseFilter
 
     def get_queryset(self):
-        return Release.objects.visible_to(self.request.user).select_related("organization", "consent").order_by(
-            "-released_at", "-pk")
+        return (Release.objects.visible_to(self.request.user).select_related("organization", "consent")
+                .prefetch_related(Prefetch("obligations", Obligation.objects.select_related("catalogue")))
+                .order_by("-released_at", "-pk"))
 
     def create(self, request, *args, **kwargs):
         s = ConclusionReleaseCreateSerializer(data=request.data, context=self.get_serializer_context())

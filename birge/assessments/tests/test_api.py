@@ -123,6 +123,21 @@ def test_actions_on_a_record_out_of_reach_are_404_whatever_the_body(world, api):
     assert release.revoked_at is None and Conclusion.objects.get(pk=conclusion.pk).status == Conclusion.Status.ISSUED
 
 
+def test_a_release_names_its_obligations_and_their_deadlines(world, api):
+    """The receiving school learns through the API what it must do: each obligation (a service to arrange, a device
+    to request) with its catalogue code, joined to its clock in /deadlines/ by record type and id."""
+    release = world.released()
+    body = api(world.coordinator).get(f"/api/v1/conclusion-releases/{release.pk}/").json()
+    obligations = {o["catalogue"]: o for o in body["obligations"]}
+    assert {(code, o["kind"]) for code, o in obligations.items()} == {
+        ("speech-therapy", "service"), ("social-pedagogy", "service"), ("hearing-aid", "device")}
+    deadlines = api(world.coordinator).get("/api/v1/deadlines/", {"status": "open"}).json()["results"]
+    about = {(d["record_type"], d["object_id"]): d["clock"] for d in deadlines}
+    assert about[("assessments.obligation", obligations["speech-therapy"]["id"])] == Clock.SERVICE_START
+    assert about[("assessments.obligation", obligations["hearing-aid"]["id"])] == Clock.DEVICE_DELIVERY
+    assert api(world.coordinator_b).get(f"/api/v1/conclusion-releases/{release.pk}/").status_code == 404
+
+
 def test_catalogue_is_read_only(world, api):
     client = api(world.parent)
     r = client.get("/api/v1/assessment-catalogue/?kind=service")
