@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from birge.core import names
 from birge.core.demo_names import FEMALE_GIVEN, MALE_GIVEN, SURNAME_ROOTS, kyrgyz_form, patronymic, surname
-from birge.core.roles import Role
+from birge.core.roles import OrgKind, Role
 from birge.learners.models import Learner
 
 from . import services
@@ -95,6 +95,14 @@ def generate(ctx):
                      kyrgyz_form(father, sex) if kyrgyz else patronymic(father, sex), birth.strftime("%d.%m.%Y"),
                      "M" if sex == "male" else "F", region.name_ky, ctx.demo_district.name_ky,
                      home.name_ky if home != ctx.demo_district else "", "ребенок", f"МСЭК-{rng.randint(10000, 99999)}"])
+    if disabled:  # one child entered twice: the health facility registered them again, in Latin letters, without PIN
+        child = disabled[-1]
+        health = (ctx.orgs_by_district.get((ctx.demo_district.pk, OrgKind.HEALTH_FACILITY)) or [None])[0]
+        copy = Learner(last_name=_latin(child.last_name), first_name=_latin(child.first_name),
+                       patronymic=_latin(child.patronymic), birth_date=child.birth_date, sex=child.sex,
+                       territory=child.territory, languages="ky", created_by_org=health, is_synthetic=True)
+        copy.search_key = names.search_key(copy.full_name)
+        copy.save()
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(HEADER)

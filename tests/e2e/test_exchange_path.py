@@ -157,3 +157,19 @@ def test_register_to_review_to_outreach_to_enrolment(page: Page):
     expect(page.locator("main h1")).to_be_visible()
     expect(page.locator('main form[action*="/exchange/outreach/"]')).to_have_count(0)
     assert_page_ok(page, label="outreach case, read only")
+
+
+def test_duplicates_search_and_comparison_pages(page: Page):
+    """The duplicate search of the social-protection officer's district, and a pair's comparison (not merged here)."""
+    login(page, Role.SOCIAL_PROTECTION_OFFICER)
+    open_nav(page, "exchange:duplicate-list")
+    assert_page_ok(page, label="duplicate search")
+    submit(page, form=page.locator("main form[method=get]").first)
+    expect(page.locator("main h1")).to_be_visible()
+    assert_page_ok(page, label="duplicate search results")
+    compare = page.locator(f'main a[href^="{reverse("exchange:merge")}"]').first
+    if compare.count():
+        with page.expect_navigation():
+            compare.click()
+        expect(page.locator("main table.compare")).to_be_visible()
+        assert_page_ok(page, label="compare two records")
