@@ -55,6 +55,8 @@ def _tamper(pk):
         if connection.vendor == "sqlite":
             cur.execute("DROP TRIGGER core_auditevent_no_update")
         else:
+            # Deferred foreign-key checks of this transaction's inserts must run before ALTER TABLE.
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cur.execute("ALTER TABLE core_auditevent DISABLE TRIGGER core_auditevent_no_change")
         cur.execute("UPDATE core_auditevent SET reason = 'forged' WHERE id = %s", [pk])
 
