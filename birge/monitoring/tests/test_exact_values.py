@@ -371,6 +371,23 @@ def test_exact_parity_indices(code, built, analyst):
             assert row["parity"] == status, (code, by, key, row)
 
 
+def test_a_date_range_takes_statuses_on_its_own_reference_date(dataset, analyst):
+    """1 Sep – 31 Dec 2025: the reference date is 31 Dec 2025, so a8's disability (ending that day) and a9's
+    (closed on 1 Mar 2026) are still valid; b2's conclusion (valid until 1 Jan 2026) and a5's (withdrawn on
+    1 Feb 2026) are still in force; nobody has dropped out yet; three referrals are concluded (a1 20, a2 44,
+    a3 10 days; b1's comes in February)."""
+    def one(code):
+        body = _values(analyst, code, period="2025-09-01..2025-12-31", disclosure="internal")
+        assert body["period"]["reference_date"] == "2025-12-31" and body["source"] == "live"
+        (row,) = body["rows"]
+        return row["numerator"], row["denominator"], row["value"]
+
+    assert one("E2") == (11, 20, 55.0)
+    assert one("E3") == (5, 20, 25.0)  # a1 a4 a5 b2 c2
+    assert one("E11C") == (0, 20, 0.0)
+    assert one("P1") == (3, None, 20)
+
+
 def test_parity_examples_of_the_reference():
     """indicators.md: completion 60 vs 90 → PI 0.667; 95 vs 90 → PI 1.0556, API 1.0526; out of school
     12.5 vs 4.0 → PI 3.125 (a disadvantage: lower is better)."""
