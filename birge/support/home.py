@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from birge.core.roles import Role
@@ -31,10 +32,18 @@ def provider_section(request):
 
 
 def services_not_started(user, today=None):
-    """Planned services in force, past their start by more than the service-start deadline, with no session."""
+    """Planned services in force, past their start by more than the service-start deadline, with no session.
+
+    A service an amendment carried into a new version (same plan series, same catalogue service) has
+    started when a session was logged for it in an earlier version since its start: the sessions stay on
+    the earlier version's row, as the service-start clock does (``plans.clocks``).
+    """
     today = today or timezone.localdate()
     limit = today - dt.timedelta(days=settings.BIRGE_DEADLINES.get("service_start", 14))
-    held = ServiceSession.objects.filter(plan_service=OuterRef("pk"), withdrawn_at__isnull=True)
+    start = Coalesce(OuterRef("starts_on"), OuterRef("plan__effective_from"))
+    held = ServiceSession.objects.filter(
+        withdrawn_at__isnull=True, learner_id=OuterRef("plan__learner_id"), plan_service__catalogue_id=OuterRef("catalogue_id"),
+        plan_service__plan__series=OuterRef("plan__series")).filter(Q(held_on__gte=start) | Q(plan_service=OuterRef("pk")))
     return (PlanService.objects.visible_to(user).filter(plan__state__in=IN_FORCE)
             .filter(Q(starts_on__lte=limit) | Q(starts_on__isnull=True, plan__effective_from__lte=limit))
             .exclude(Exists(held)).select_related("plan__learner", "plan__organization", "catalogue"))

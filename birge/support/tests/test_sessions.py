@@ -183,6 +183,28 @@ def test_delivery_page_and_district_home(world, client):
     assert world.school.name not in page
 
 
+def test_a_service_continued_by_an_amendment_is_not_reported_as_not_started(world):
+    """The district officer's "service not started" list: a service running for weeks under version 1 and carried
+    into version 2 by an amendment has started, though no session is logged against version 2's row yet."""
+    from birge.support.home import services_not_started
+
+    officer = world.user("a", Role.DISTRICT_OFFICER)
+    plan = _plan_from(world, days_ago=40)
+    assert [s.pk for s in services_not_started(officer)] == [speech_service(plan).pk]  # 40 days, no session: late
+    services.log_session(world.speech, learner=world.learner, plan_service=speech_service(plan),
+                         held_on=TODAY() - dt.timedelta(days=20), minutes=30)
+    assert not services_not_started(officer).exists()
+    plan.refresh_from_db()
+    v2 = plan_services.amend(world.coordinator, plan, lock_version=plan.lock_version, effective_from=TODAY(),
+                             reason="More speech therapy")
+    plan_services.propose(world.coordinator, v2, lock_version=v2.lock_version)
+    plan_services.agree(world.parent, v2, lock_version=v2.lock_version, method="in-system")
+    plan_services.activate(world.coordinator, v2, lock_version=v2.lock_version)
+    assert speech_service(v2).starts_on == TODAY() - dt.timedelta(days=40)
+    assert not Deadline.objects.for_object(speech_service(v2)).open().exists()  # the clocks agree: started
+    assert not services_not_started(officer).exists()
+
+
 def test_sessions_api(world):
     plan = active_plan(world)
     client = APIClient()
