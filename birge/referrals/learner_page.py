@@ -6,7 +6,7 @@ from birge.core import access
 from birge.core.access import Rec
 from birge.learners import services as learner_services
 
-from .models import Concern, Referral
+from .models import OPEN_STATES, Concern, Referral
 
 
 def section(request, learner):
@@ -20,11 +20,13 @@ def section(request, learner):
                  if may[Rec.REFERRAL]["read"] else [])
     concerns = (list(Concern.objects.visible_to(user).filter(learner=learner).order_by("-noticed_on", "-id"))
                 if may[Rec.CONCERN]["read"] else [])
-    open_to_refer = not learner.archived_at
+    # One open PMPK referral at a time: while one is open, its page is the way on, not a new one.
+    open_to_refer = not learner.archived_at and not Referral.objects.filter(
+        learner=learner, kind=Referral.Kind.PMPK, state__in=OPEN_STATES).exists()
     return {
         "template": "referrals/learner_section.html",
         "referrals": referrals,
         "concerns": concerns,
         "can_refer": open_to_refer and may[Rec.REFERRAL]["write"] and access.can(user, "write", Rec.REFERRAL),
-        "can_record_concern": open_to_refer and may[Rec.CONCERN]["write"] and access.can(user, "write", Rec.CONCERN),
+        "can_record_concern": not learner.archived_at and may[Rec.CONCERN]["write"] and access.can(user, "write", Rec.CONCERN),
     }

@@ -13,14 +13,18 @@ def _page(client, user, learner):
     return client.get(reverse("learners:detail", args=[learner.pk]))
 
 
-def test_coordinator_sees_the_referral_and_may_refer_again(client, cast, placed, make_referral):
+def test_coordinator_sees_the_referral_and_may_refer_once_it_is_closed(client, cast, placed, make_referral):
+    learner = placed["a"].learner
+    refer = f'{reverse("referrals:create")}?learner={learner.pk}'
+    coordinator = cast.a.users[Role.SCHOOL_COORDINATOR]
+    assert refer in _page(client, coordinator, learner).content.decode()
     referral = make_referral("a", state="submitted")
-    response = _page(client, cast.a.users[Role.SCHOOL_COORDINATOR], placed["a"].learner)
+    response = _page(client, coordinator, learner)
     html = response.content.decode()
     assert response.status_code == 200
     assert referral.get_absolute_url() in html
-    assert f'{reverse("referrals:create")}?learner={placed["a"].learner.pk}' in html
-    assert f'{reverse("referrals:concern-create")}?learner={placed["a"].learner.pk}' in html
+    assert refer not in html  # one open PMPK referral at a time
+    assert f'{reverse("referrals:concern-create")}?learner={learner.pk}' in html
 
 
 def test_parent_sees_own_childs_referral(client, cast, placed, make_referral):
