@@ -2,7 +2,8 @@
 
 Planned minutes of a service in a period are ``minutes_per_week × days / 7`` over the days the
 service runs inside the period (from the later of its start and its plan version's effective date,
-to the earlier of its end and the period's end), for versions in force. Delivered minutes are the
+to the earlier of its end and the period's end), while its version was in force (a replaced version
+until its successor took effect, a closed one until it closed). Delivered minutes are the
 sessions held and attended (withdrawn entries do not count). Both sides are computed in the
 database (one grouped query each) under the access policy: each user sees the totals of the records
 they may read.
@@ -13,14 +14,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, DateField, F, IntegerField, Q, Sum, Value, When
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models import Case, Count, DateField, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest, Least, TruncDate
 from django.db.models.expressions import Func
 from django.utils.translation import gettext_lazy as _
 
 from birge.core.models import Organization, Territory
 from birge.learners.models import Learner
-from birge.plans.models import IN_FORCE, PlanService
+from birge.plans.models import IN_FORCE, IndividualPlan, PlanService, PlanState
 
 from .models import ServiceSession
 
@@ -50,15 +51,33 @@ def _date(value: dt.date):
 
 
 def planned_services(user, date_from: dt.date, date_to: dt.date):
-    """Planned services in force that the user may see, annotated with the days they run in the period."""
+    """Planned services of the versions that were in force in the period and that the user may see, annotated
+    with the days they run in it.
+
+    A version in force runs to the period's end; a version an amendment (or a handover) replaced runs until
+    the day before its successor took effect; a closed version until the day before it closed. So an
+    amendment or a closing inside the period does not drop the planned minutes of the days before it.
+    """
     start = Greatest(Coalesce("starts_on", "plan__effective_from"), "plan__effective_from", _date(date_from))
     end = Least(Coalesce("ends_on", _date(date_to)), _date(date_to))
+    successor_from = Subquery(IndividualPlan.objects.filter(previous_id=OuterRef("plan_id"), activated_at__isnull=False)
+                              .order_by("effective_from").values("effective_from")[:1], output_field=DateField())
+    # The first day the version was no longer in force (exclusive), or null while it is in force.
+    cut = Case(When(plan__state=PlanState.SUPERSEDED, then=successor_from),
+               When(plan__state=PlanState.CLOSED, then=TruncDate("plan__closed_at")),
+               default=None, output_field=DateField())
+    run_days = DaysBetween(F("run_end"), F("run_start")) + 1
     return (PlanService.objects.visible_to(user)
-            .filter(plan__state__in=IN_FORCE, minutes_per_week__isnull=False, plan__effective_from__lte=date_to)
+            .filter(plan__state__in=[*IN_FORCE, PlanState.SUPERSEDED, PlanState.CLOSED], plan__activated_at__isnull=False,
+                    minutes_per_week__isnull=False, plan__effective_from__lte=date_to)
             .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=date_from))
-            .annotate(run_start=start, run_end=end)
-            .annotate(days=Case(When(run_end__gte=F("run_start"), then=DaysBetween(F("run_end"), F("run_start")) + 1),
-                                default=0, output_field=IntegerField())))
+            .annotate(run_start=start, run_end=end, cut=cut)
+            .annotate(days=Case(
+                When(run_end__lt=F("run_start"), then=Value(0)),
+                When(cut__isnull=True, then=run_days),
+                When(cut__lte=F("run_start"), then=Value(0)),
+                When(cut__lte=F("run_end"), then=DaysBetween(F("cut"), F("run_start"))),
+                default=run_days, output_field=IntegerField())))
 
 
 @dataclass

@@ -148,6 +148,40 @@ def test_planned_versus_delivered(world):
     assert delivery.planned_vs_delivered(world.cast.outsider, date_from=date_from, date_to=date_to) == []
 
 
+def test_planned_minutes_count_each_version_over_the_days_it_was_in_force(world):
+    """An amendment or a closing inside the period does not drop the planned minutes of the days before it:
+    version 1 counts until version 2 takes effect, version 2 from then on; a closed plan counts until it closed."""
+    plan = _plan_from(world, days_ago=20, minutes=70)  # 70 minutes a week = 10 a day
+    services.log_session(world.speech, learner=world.learner, plan_service=speech_service(plan),
+                         held_on=TODAY() - dt.timedelta(days=15), minutes=40)
+    date_from, date_to = TODAY() - dt.timedelta(days=20), TODAY()  # 21 days
+    (row,) = delivery.planned_vs_delivered(world.coordinator, date_from=date_from, date_to=date_to)
+    assert (row.planned, row.delivered) == (210, 40)
+    plan.refresh_from_db()
+    v2 = plan_services.amend(world.coordinator, plan, lock_version=plan.lock_version,
+                             effective_from=TODAY() - dt.timedelta(days=6), reason="Twice as much")
+    plan_services.update_service(world.coordinator, speech_service(v2), lock_version=v2.lock_version, minutes_per_week=140)
+    v2.refresh_from_db()
+    plan_services.propose(world.coordinator, v2, lock_version=v2.lock_version)
+    plan_services.agree(world.parent, v2, lock_version=v2.lock_version, method="in-system")
+    plan_services.activate(world.coordinator, v2, lock_version=v2.lock_version)
+    plan.refresh_from_db()
+    assert plan.state == "superseded"
+    # Version 1: 14 days at 10 minutes; version 2: 7 days at 20 minutes.
+    (row,) = delivery.planned_vs_delivered(world.coordinator, date_from=date_from, date_to=date_to)
+    assert (row.planned, row.delivered) == (140 + 140, 40)
+    # Before the amendment only version 1 counts; the week after it only version 2.
+    (before,) = delivery.planned_vs_delivered(world.coordinator, date_from=date_from, date_to=TODAY() - dt.timedelta(days=7))
+    assert before.planned == 140
+    (after,) = delivery.planned_vs_delivered(world.coordinator, date_from=TODAY() - dt.timedelta(days=6), date_to=date_to)
+    assert after.planned == 140
+    # Closing: the plan counts until the day it closed, not after.
+    v2.refresh_from_db()
+    plan_services.close(world.coordinator, v2, lock_version=v2.lock_version, reason="The family moved abroad.")
+    (row,) = delivery.planned_vs_delivered(world.coordinator, date_from=date_from, date_to=date_to + dt.timedelta(days=10))
+    assert (row.planned, row.delivered) == (140 + 120, 40)  # version 2: the 6 days before today
+
+
 def test_session_pages(world, client):
     plan = active_plan(world)
     service = speech_service(plan)
