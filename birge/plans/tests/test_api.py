@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 def api(user):
+    """A client reading English messages (Kyrgyz is the default language, and its catalogue is compiled)."""
     client = APIClient()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     client.force_authenticate(user)
     return client
 
