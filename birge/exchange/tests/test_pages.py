@@ -200,3 +200,18 @@ def test_home_sections_and_navigation(client, cast, case, officer):
     client.force_login(cast.a.users[Role.LOCAL_GOVERNMENT_OFFICER])
     home = client.get(reverse("home")).content.decode()
     assert reverse("exchange:case-list") in home and "1 family to contact" in home
+
+
+def test_learner_page_section(client, cast, case, learners, officer, msek):
+    batch = import_register(officer, msek).batch
+    services.link_batch(officer, batch)
+    client.force_login(cast.a.users[Role.LOCAL_GOVERNMENT_OFFICER])
+    page = client.get(reverse("learners:detail", args=[learners.aiperi.pk])).content.decode()
+    assert "Agency registers and outreach" in page and case.get_absolute_url() in page
+    assert "Rows in agency registers" not in page  # registers are the social-protection office's
+    client.force_login(officer)
+    page = client.get(reverse("learners:detail", args=[learners.aiperi.pk])).content.decode()
+    assert batch.persons.get(record_id="M3").get_absolute_url() in page
+    client.force_login(cast.a.users[Role.SCHOOL_COORDINATOR])
+    assert "Agency registers and outreach" not in client.get(
+        reverse("learners:detail", args=[learners.sooronbai.pk])).content.decode()
