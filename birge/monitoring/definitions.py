@@ -35,11 +35,11 @@ from functools import reduce
 from django.apps import apps
 from django.conf import settings
 from django.db.models import (
-    BigIntegerField, Case, CharField, Exists, ExpressionWrapper, F, Func, IntegerField, OuterRef, Q,
+    BigIntegerField, Case, CharField, DateField, Exists, ExpressionWrapper, F, Func, IntegerField, OuterRef, Q,
     SmallIntegerField, Subquery, Value, When,
 )
 from django.db.models.functions import Cast, Coalesce, ExtractDay, ExtractMonth, ExtractYear
-from django.db.models.lookups import Exact, GreaterThan, LessThan
+from django.db.models.lookups import Exact, GreaterThan, LessThan, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -534,9 +534,11 @@ def plans_in_force(period: Period):
     """Individual plans active on the reference date (activated by then and not closed or replaced by then)."""
     IndividualPlan = _model("plans.IndividualPlan")
     ref_end = _end_of(period.reference)
+    # A replaced version keeps no closing date: it left force when the version replacing it was put into force.
+    replaced = IndividualPlan.objects.filter(previous_id=OuterRef("pk"), activated_at__lt=ref_end)
     return IndividualPlan.objects.filter(activated_at__lt=ref_end).filter(
         Q(closed_at__isnull=True) | Q(closed_at__gte=ref_end)
-    ).exclude(state__in=["draft", "proposed", "agreed"])
+    ).exclude(state__in=["draft", "proposed", "agreed"]).filter(~Q(state="superseded") | ~Exists(replaced))
 
 
 @condition("conclusion", _("has a PMPK conclusion in force on the reference date"), ["conclusion"], bit=12)
@@ -615,16 +617,30 @@ def service_rows(period: Period):
         plan_service_id=OuterRef("pk"), held_on__gte=start, held_on__lte=end, attendance="attended",
         withdrawn_at__isnull=True,
     ).order_by().values("plan_service_id").annotate(total=_Sum("minutes")).values("total")
+    IndividualPlan = _model("plans.IndividualPlan")
     first = Greatest(Coalesce(F("starts_on"), Value(start)), Value(start), Coalesce(F("plan__effective_from"), Value(start)))
     last = Least(Coalesce(F("ends_on"), Value(end)), Value(end), Coalesce(TruncDate("plan__closed_at"), Value(end)))
+    # A replaced version (its services are copied into the next one) runs until the day before the version
+    # replacing it takes effect: ``replaced_from`` is that first day (exclusive), so no day is planned twice.
+    replaced_from = Subquery(IndividualPlan.objects.filter(previous_id=OuterRef("plan_id"), activated_at__isnull=False)
+                             .order_by("effective_from", "pk").values("effective_from")[:1], output_field=DateField())
+
+    def per_week(days):
+        return ExpressionWrapper(F("minutes_per_week") * days / 7, output_field=_Int())
+
     planned = Case(
         When(GreaterThan(first, last), then=Value(0)),
-        default=ExpressionWrapper(F("minutes_per_week") * (ElapsedDays(first, last) + 1) / 7, output_field=_Int()),
+        When(Q(replaced_from__isnull=False) & LessThanOrEqual(F("replaced_from"), first), then=Value(0)),
+        When(Q(replaced_from__isnull=False) & LessThanOrEqual(F("replaced_from"), last),
+             then=per_week(ElapsedDays(first, F("replaced_from")))),
+        default=per_week(ElapsedDays(first, last) + 1),
         output_field=_Int(),
     )
     return PlanService.objects.filter(minutes_per_week__isnull=False, plan__activated_at__isnull=False).filter(
         plan__activated_at__lt=_end_of(end)).filter(
         Q(plan__closed_at__isnull=True) | Q(plan__closed_at__gte=_start_of(start))).annotate(
+        replaced_from=Case(When(plan__state="superseded", then=replaced_from), default=None, output_field=DateField()),
+    ).annotate(
         region_id=F("plan__organization__territory__region_id"),
         district_id=Coalesce(F("plan__organization__territory__district_id"), F("plan__organization__territory__region_id")),
         organization_id=F("plan__organization_id"),
@@ -687,6 +703,9 @@ planned("delivered", _("the device was delivered"), ["device"], units=("device",
 
 
 FLAG_BITS = {c.name: c.bit for c in CONDITIONS.values() if c.bit is not None}
+# Raised whenever what a stored flag means changes, so that summaries built before are stale, never current.
+# 2: plan_active leaves out a plan version replaced by then.
+FLAGS_REVISION = 2
 assert len(set(FLAG_BITS.values())) == len(FLAG_BITS), "flag bits must be unique"
 
 
@@ -807,7 +826,8 @@ def layout_signature() -> str:
 
     from . import sources
 
-    parts = sorted(f"{c.name}={c.bit}" for c in stored_flags())
+    parts = [f"revision:{FLAGS_REVISION}"]
+    parts += sorted(f"{c.name}={c.bit}" for c in stored_flags())
     parts += sorted(f"src:{k}" for k, s in sources.SOURCES.items() if s.available)
     parts.append(f"bands:{AGE_BANDS}")
     parts.append(f"final_grade:{conf.get('BIRGE_MONITORING_FINAL_GRADE')}")

@@ -153,3 +153,10 @@ def test_live_results_are_cached_until_a_record_changes(dataset, cast, django_as
                             concluded_at=timezone.make_aware(dt2.datetime(2026, 5, 1, 9)))
     res = engine.compute(p1, period(), [], scope.national())
     assert (res.rows[0].numerator, res.rows[0].value) == (5, 30)  # 10 20 30 30 44
+
+
+def test_a_new_meaning_of_the_flags_makes_old_summaries_stale(dataset, monkeypatch):
+    summary.refresh(period())
+    assert summary.state(period()).fresh
+    monkeypatch.setattr(definitions, "FLAGS_REVISION", definitions.FLAGS_REVISION + 1)
+    assert summary.state(period()).reasons == ["definitions"]

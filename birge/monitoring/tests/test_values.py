@@ -190,3 +190,47 @@ def test_age_groups_and_languages(dataset):
     assert rows == {(3,): (1, 2), (6,): (5, 9), (11,): (3, 7), (15,): (0, 2)}
     rows = {r.key: r.denominator for r in engine.compute(ind, period(), ["language"], scope.national()).rows}
     assert rows == {("ru",): 1, (None,): 19}
+
+
+def _amend(plan, effective, *, closed=None, minutes=None):
+    """A new version replacing ``plan`` from ``effective`` (as plans.services does: the old one is superseded
+    and keeps no closing date; its services are copied with their own start dates)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from birge.plans.models import IndividualPlan, PlanService
+
+    at = timezone.make_aware(dt.datetime.combine(effective, dt.time(12)))
+    IndividualPlan.objects.filter(pk=plan.pk).update(state="superseded")
+    new = IndividualPlan.objects.create(
+        series=plan.series, version=plan.version + 1, previous=plan, learner=plan.learner, organization=plan.organization,
+        enrolment=plan.enrolment, conclusion=plan.conclusion, own_basis=plan.own_basis, review_on=plan.review_on,
+        state="closed" if closed else "active", effective_from=effective, activated_at=at,
+        closed_at=closed and timezone.make_aware(dt.datetime.combine(closed, dt.time(12))))
+    for s in plan.services.all():
+        PlanService.objects.create(plan=new, origin=s, catalogue=s.catalogue, starts_on=s.starts_on, ends_on=s.ends_on,
+                                   minutes_per_week=minutes or s.minutes_per_week)
+    return new
+
+
+def test_a_replaced_plan_version_counts_until_its_successor_takes_effect(dataset):
+    import datetime as dt
+
+    from birge.plans.models import IndividualPlan
+
+    a1 = IndividualPlan.objects.get(learner=dataset.learners["a1"])
+    a2 = IndividualPlan.objects.get(learner=dataset.learners["a2"])
+    # a1's plan is amended from 1 Feb 2026 (same 60 minutes a week): v1 runs 10 Nov – 31 Jan (83 days: 711
+    # minutes), v2 1 Feb – 31 May (120 days: 1028); 1739 instead of 1740, never both versions over the same days.
+    _amend(a1, dt.date(2026, 2, 1))
+    # a2's plan is amended from 1 Mar 2026 and that version closed on 1 Jun: on 31 Aug a2 has no plan in force.
+    # v1 (90/week to 15 Mar) runs 15 Jan – 28 Feb: 45 days, 578; v2 runs 1 – 15 Mar: 15 days, 192.
+    _amend(a2, dt.date(2026, 3, 1), closed=dt.date(2026, 6, 1))
+    p3 = engine.compute(Indicator.objects.get(code="P3"), period(), [], scope.national()).rows[0]
+    assert (p3.numerator, p3.denominator) == (405, 3822 - 1740 + 711 + 1028 - 771 + 578 + 192)
+    for mode in ("live", "summary"):
+        if mode == "summary":
+            summary.refresh(period())
+        e9 = engine.compute(Indicator.objects.get(code="E9"), period(), [], scope.national(), mode=mode).rows[0]
+        assert (e9.numerator, e9.denominator) == (2, 11), mode  # a1 (v2), a4; not a2
