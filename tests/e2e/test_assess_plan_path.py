@@ -134,6 +134,12 @@ def test_pmpk_to_plan_to_services_in_the_browser(page: Page, path_child, tmp_pat
     click_link(page, "assessments:session-schedule", referral.pk)
     assert_page_ok(page, label="schedule the session")
     when = timezone.localtime() + dt.timedelta(days=1)
+    fill_form(page, {"scheduled_at": when.replace(hour=10, minute=0).strftime("%Y-%m-%dT%H:%M"), "place": "ПМПК",
+                     "members-0-user": ""})
+    submit(page)  # no commission member: refused, nothing scheduled
+    expect_error_summary(page)
+    assert not AssessmentSession.objects.filter(referral=referral).exists()
+    assert_page_ok(page, label="schedule the session: no member")
     fill_form(page, {"scheduled_at": when.replace(hour=10, minute=0).strftime("%Y-%m-%dT%H:%M"), "mode": "in-person",
                      "place": "ПМПК, 2-кабинет", "invitation_note": "Мектептин мүнөздөмөсүн алып келиңиз.",
                      "members-0-user": chair.pk, "members-0-specialty": "psychologist", "members-0-is_chair": True,
@@ -173,12 +179,19 @@ def test_pmpk_to_plan_to_services_in_the_browser(page: Page, path_child, tmp_pat
     fill_form(page, {"programme": "adapted", "recommended_form": "mainstream",
                      "valid_until": (today + dt.timedelta(days=700)).isoformat(),
                      "next_review_on": (today + dt.timedelta(days=365)).isoformat(),
-                     "summary": "Логопеддин жардамы керек; класста алдыңкы партада отурат."})
+                     "summary": "Баланың сүйлөөсүн өнүктүрүү үчүн логопеддин жардамы керек; класста алдыңкы партада отурат."})
     for index, (code, extra) in enumerate(ITEMS):
         if index >= page.locator('main select[name$="-catalogue"]').count():
             _press(page, 'main button[name="add_row"]')  # a row more, without JavaScript; nothing saved yet
         fill_form(page, {f"items-{index}-catalogue": catalogue[code], **{f"items-{index}-{k}": v for k, v in extra.items()}})
     assert draft.items.count() == 0
+    fill_form(page, {"items-0-minutes_per_week": ""})
+    _press(page, 'main button[name="save_issue"]')  # speech therapy without its minutes a week: the row is marked
+    expect_error_summary(page)
+    expect(page.locator("#id_items-0-minutes_per_week-error")).to_be_visible()
+    assert draft.items.count() == 0
+    assert_page_ok(page, label="the conclusion builder: a row with a mistake")
+    fill_form(page, {"items-0-minutes_per_week": 90})
     _press(page, 'main button[name="save_issue"]')
     expect(page).to_have_url(at(reverse("assessments:conclusion-issue", args=[draft.pk])))
     assert [i.catalogue.code for i in draft.items.order_by("position")] == [code for code, _x in ITEMS]
@@ -353,6 +366,10 @@ def test_pmpk_to_plan_to_services_in_the_browser(page: Page, path_child, tmp_pat
     page.goto(reverse("plans:detail", args=[plan.pk]))
     click_link(page, "plans:review", plan.pk)
     assert_page_ok(page, label="record a review")
+    submit(page)  # nothing filled in: the date, the decision and the progress on each goal are asked for
+    expect_error_summary(page)
+    assert not plan.reviews.exists()
+    assert_page_ok(page, label="record a review: nothing filled in")
     ratings = {}
     for goal, rating in zip(PlanGoal.objects.filter(plan=plan).order_by("position", "pk"), ("some", "not-started")):
         ratings[f"goal_{goal.pk}_rating"] = rating
