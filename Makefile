@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 
-.PHONY: runtime-deps run test test-fast test-e2e bench setup system-deps demo schema messages compilemessages clean lint
+.PHONY: runtime-deps run test suite test-fast test-e2e bench setup system-deps demo schema messages compilemessages clean lint
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,11 +38,16 @@ run: runtime-deps setup
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl+C to stop)"
 	$(BIN)/birge runserver $(HOST):$(PORT) --noreload
 
-test: setup system-deps
-	$(BIN)/pytest -q
+test: setup system-deps suite
+
+# The whole suite on an installed tree: the non-browser tests on both cores, then the browser
+# tests (one live server and one demo dataset, so in one process). DATABASE_URL picks the database.
+suite:
+	$(BIN)/pytest -q -m "not e2e" -n 2 --dist loadfile
+	$(BIN)/pytest -q -m e2e
 
 test-fast: setup
-	$(BIN)/pytest -q -m "not e2e"
+	$(BIN)/pytest -q -m "not e2e" -n 2 --dist loadfile
 
 test-e2e: setup system-deps
 	$(BIN)/pytest -q -m e2e
@@ -51,7 +56,7 @@ bench: setup
 	$(BIN)/python -m bench.run
 
 schema: setup
-	$(BIN)/birge spectacular --file docs/openapi.yaml --validate
+	$(BIN)/birge spectacular --file docs/openapi.yaml --validate --fail-on-warn --lang en
 
 messages: setup
 	$(BIN)/birge makemessages -l ky -l ru -l en --ignore=.venv --ignore=bench --no-obsolete

@@ -72,6 +72,16 @@ def _fast_tests(settings):
     settings.AXES_ENABLED = False
 
 
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """Code called directly in a test speaks English, so tests can read its messages; pages and the
+    API still choose their language per request (Kyrgyz by default), as in production."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def reference(db):
     load_reference()

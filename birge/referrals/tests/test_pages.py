@@ -199,6 +199,8 @@ def test_deadline_pages(cast, make_referral, client):
 
 
 def test_notification_pages(cast, make_referral, client, django_capture_on_commit_callbacks):
+    # A notification is written in its reader's language when it is sent.
+    type(cast.a.users[Role.PMPK_CHAIR]).objects.filter(pk=cast.a.users[Role.PMPK_CHAIR].pk).update(preferred_language="en")
     with django_capture_on_commit_callbacks(execute=True):
         referral = make_referral("a", "submitted")
     chair = cast.a.users[Role.PMPK_CHAIR]
