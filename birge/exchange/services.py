@@ -515,7 +515,7 @@ def decide(actor, pair: MatchLink, decision: str, *, reason: str = "") -> MatchL
     if decision not in DECISIONS:
         raise ValidationError({"decision": _("Choose accept, reject or unsure.")})
     _require_write(actor, pair)
-    pair = MatchLink.objects.select_for_update().select_related("person", "person__batch").get(pk=pair.pk)
+    pair = MatchLink.objects.select_for_update(of=("self",)).select_related("person", "person__batch").get(pk=pair.pk)
     reason = (reason or "").strip()
     if pair.person.batch.status == ImportBatch.Status.WITHDRAWN:
         raise ValidationError(_("This batch is withdrawn."))
@@ -549,7 +549,7 @@ def decide(actor, pair: MatchLink, decision: str, *, reason: str = "") -> MatchL
 def undo(actor, pair: MatchLink, *, reason: str) -> MatchLink:
     """Put a decided (or automatically linked) pair back in the review queue, with a reason."""
     _require_write(actor, pair)
-    pair = MatchLink.objects.select_for_update().select_related("person", "person__batch").get(pk=pair.pk)
+    pair = MatchLink.objects.select_for_update(of=("self",)).select_related("person", "person__batch").get(pk=pair.pk)
     if pair.person.batch.status == ImportBatch.Status.WITHDRAWN:
         raise ValidationError(_("This batch is withdrawn."))
     if pair.state not in (MatchLink.State.LINKED, MatchLink.State.ACCEPTED, MatchLink.State.REJECTED, MatchLink.State.UNSURE):
@@ -609,7 +609,7 @@ def register_person(actor, person: ImportedPerson, *, confirm_new: bool = False)
     from birge.learners import services as learner_services
 
     _require_write(actor, person)
-    person = ImportedPerson.objects.select_for_update().select_related("batch", "batch__organization",
+    person = ImportedPerson.objects.select_for_update(of=("self",)).select_related("batch", "batch__organization",
                                                                         "territory").get(pk=person.pk)
     if person.batch.status == ImportBatch.Status.WITHDRAWN:
         raise ValidationError(_("This batch is withdrawn."))
@@ -831,7 +831,7 @@ def transition(actor, case: OutreachCase, name: str, *, reason: str = "", moved_
         raise ValidationError(_("Unknown step."))
     if not access.can_write(actor, case):
         raise PermissionDenied
-    case = OutreachCase.objects.select_for_update().select_related("learner", "territory").get(pk=case.pk)
+    case = OutreachCase.objects.select_for_update(of=("self",)).select_related("learner", "territory").get(pk=case.pk)
     if case.state not in t.sources:
         raise ValidationError(_("This step is not possible now: the case is “%(state)s”.") % {
             "state": case.get_state_display()})
@@ -1048,7 +1048,7 @@ def undo_merge(actor, merge: LearnerMerge, *, reason: str) -> LearnerMerge:
     from birge.core.deadline_models import Deadline
     from birge.learners.models import PinChange
 
-    merge = LearnerMerge.objects.select_for_update().select_related("kept", "merged").get(pk=merge.pk)
+    merge = LearnerMerge.objects.select_for_update(of=("self",)).select_related("kept", "merged").get(pk=merge.pk)
     kept, merged = merge.kept, merge.merged
     if not access.can_write(actor, kept):
         raise PermissionDenied
