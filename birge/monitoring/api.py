@@ -99,7 +99,10 @@ class IndicatorViewSet(viewsets.ReadOnlyModelViewSet):
     })})
     @action(detail=True, methods=["get"], url_path="values")
     def values(self, request, code=None):
-        indicator = self.get_object()
+        # Like an unknown period or disaggregation, an unknown indicator is bad input here: a 400 naming it.
+        indicator = self.get_queryset().filter(code=code).first()
+        if indicator is None:
+            raise ValidationError({"indicator": [_("There is no indicator with the code %(code)s.") % {"code": code}]})
         params = request.query_params
         try:
             period = parse(params.get("period"))

@@ -93,11 +93,11 @@ def test_roles_without_monitoring_get_404_for_values(api, dataset, cast):
         assert r.status_code == 404 and r.json()["detail"]
 
 
-def test_unknown_indicator_is_404_with_detail(api, cast):
+def test_unknown_indicator_values_are_a_400_naming_it(api, cast):
     r = _as(api, cast.a.users[Role.MINISTRY_ANALYST]).get("/api/v1/indicators/NOPE/values/")
-    assert r.status_code == 404
-    assert "NOPE" in r.json()["detail"] and r.json()["code"] == "not_found"
-    assert api.get("/api/v1/indicators/NOPE/").status_code == 404
+    assert r.status_code == 400
+    assert "NOPE" in str(r.json()["indicator"])
+    assert api.get("/api/v1/indicators/NOPE/").status_code == 404  # the catalogue entry itself: no such resource
 
 
 @pytest.mark.parametrize("params, field", [

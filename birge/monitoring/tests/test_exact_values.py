@@ -512,9 +512,9 @@ def test_bad_input_is_a_clear_400_naming_the_parameter(analyst, cast, params, fi
 
 
 def test_unknown_indicator(analyst, client, cast):
-    # In the URL path: the resource does not exist, so 404 with a message naming it (docs/monitoring.md).
+    # Values of an unknown indicator: bad input, a 400 naming it (as an unknown period or disaggregation).
     r = analyst.get("/api/v1/indicators/E99/values/", {"period": P})
-    assert r.status_code == 404 and "E99" in r.json()["detail"]
+    assert r.status_code == 400 and "E99" in r.json()["indicator"][0]
     # As a parameter (the DHIS2 export's list of indicators): a 400 naming it, not an empty answer.
     _client(client, cast.a.users[Role.MINISTRY_ANALYST])
     r = client.get("/monitoring/dhis2/", {"period": P, "indicators": "E2,E99"})
