@@ -224,6 +224,11 @@ def test_pmpk_to_plan_to_services_in_the_browser(page: Page, path_child, tmp_pat
     text = _pdf_checks(page, reverse("assessments:conclusion-pdf", args=[conclusion.pk]) + "?lang=ky", tmp_path,
                        "conclusion-ky.pdf")
     assert conclusion.number in text and learner.first_name in text
+    flat = " ".join(text.split())  # table cells wrap their lines
+    for expected in (chair.full_name, member.full_name, "Эки сөздөн турган сүйлөмдөр менен сүйлөйт.",
+                     *(CatalogueItem.objects.get(code=code).name_ky for code, _x in ITEMS), "90",
+                     conclusion.valid_until.isoformat(), conclusion.next_review_on.isoformat()):
+        assert " ".join(expected.split()) in flat, f"the conclusion's PDF lacks {expected!r}"
     text = _pdf_checks(page, reverse("assessments:conclusion-pdf", args=[conclusion.pk]) + "?lang=ru", tmp_path,
                        "conclusion-ru.pdf", kyrgyz=False)
     assert "Заключение" in text and conclusion.number in text
@@ -408,7 +413,10 @@ def test_pmpk_to_plan_to_services_in_the_browser(page: Page, path_child, tmp_pat
     assert_page_ok(page, label="the amendment (version 2)")
     _spot_check_languages(page, "the amendment (version 2)")
     text = _pdf_checks(page, reverse("plans:document-pdf", args=[plan.pk]), tmp_path, "plan-ky.pdf")
-    assert learner.first_name in text
+    flat = " ".join(text.split())
+    for expected in (learner.first_name, "Жардам сурап, кыска сүйлөм менен кайрылат", speech.full_name, "90",
+                     CatalogueItem.objects.get(code="speech-therapy").name_ky, "Жакшы башталды.", conclusion.number):
+        assert " ".join(expected.split()) in flat, f"the plan's PDF lacks {expected!r}"
     page.goto(reverse("plans:document", args=[plan.pk]))
     expect(page.locator("main article[lang=ky]")).to_be_visible()
     assert_page_ok(page, label="the plan as a page")
