@@ -30,6 +30,7 @@ from birge.core import audit
 from birge.core.deadline_models import Clock, Deadline, Notification
 from birge.core.models import AuditEvent, Membership, Organization, User
 from birge.core.roles import EDUCATION_KINDS, PMPK_KINDS, Role
+from birge.core.demo import weighted
 from birge.learners.models import Consent, Enrolment, FormOfEducation, GuardianLink, Learner, Programme
 from birge.referrals.models import Referral, State
 
@@ -81,16 +82,6 @@ SUMMARIES = [
     "классе с сопровождением специалистов.",
     "Көрүү боюнча кыйынчылыктарга байланыштуу ири шрифттеги материалдар жана тифлопедагогдун сабактары сунушталат.",
 ]
-
-
-def _weighted(rng, pairs):
-    total = sum(w for _v, w in pairs)
-    x = rng.random() * total
-    for value, w in pairs:
-        x -= w
-        if x < 0:
-            return value
-    return pairs[-1][0]
 
 
 def generate(ctx):
@@ -286,8 +277,8 @@ class _Builder:
         guardian_user = self.guardians.get(r.learner_id, (None, None))[1]
         c = Conclusion(
             learner_id=r.learner_id, referral_id=r.pk, pmpk_id=r.receiving_organization_id, created_by=chair,
-            programme=Programme.ADAPTED if featured else _weighted(rng, PROGRAMMES),
-            recommended_form=FormOfEducation.MAINSTREAM if featured else _weighted(rng, FORMS),
+            programme=Programme.ADAPTED if featured else weighted(rng, PROGRAMMES),
+            recommended_form=FormOfEducation.MAINSTREAM if featured else weighted(rng, FORMS),
             with_tutor=main_domain in ("concentrating", "self-care") or rng.random() < 0.1,
             valid_until=base + dt.timedelta(days=3 * 365), next_review_on=base + dt.timedelta(days=365),
             family_language="ru" if rng.random() < 0.25 else "ky", summary=rng.choice(SUMMARIES))

@@ -54,6 +54,17 @@ class DemoContext:
     demo_district: Territory | None = None
 
 
+def weighted(rng, pairs):
+    """One value of ``[(value, weight), …]`` drawn with ``rng`` (the same draw on every run of a seed)."""
+    total = sum(w for _v, w in pairs)
+    x = rng.random() * total
+    for value, w in pairs:
+        x -= w
+        if x < 0:
+            return value
+    return pairs[-1][0]
+
+
 def _demo_districts(scale: Scale) -> list[Territory]:
     districts = Territory.objects.current().filter(level__in=Territory.DISTRICT_LEVELS).order_by("code")
     if scale.districts == "demo":

@@ -489,11 +489,8 @@ def case_list(request):
         "can_find": services.can_find_out_of_school(user)})
 
 
-@login_required
-def case_find(request):
-    user = request.user
-    if not services.can_find_out_of_school(user):
-        raise Http404
+def _territories_in_reach(user):
+    """Districts and municipalities within the user's territorial grants (all of them for national roles)."""
     prefixes = [g.territory_prefix for g in access.grants(user) if g.territory_prefix]
     territories = Territory.objects.current().exclude(level__in=Territory.TOP_LEVELS)
     if prefixes:
@@ -501,6 +498,15 @@ def case_find(request):
         for p in prefixes:
             q |= Q(code__startswith=p)
         territories = territories.filter(q)
+    return territories
+
+
+@login_required
+def case_find(request):
+    user = request.user
+    if not services.can_find_out_of_school(user):
+        raise Http404
+    territories = _territories_in_reach(user)
     form = forms.FindForm(request.POST or None, territories=territories.order_by("code"))
     result = None
     if request.method == "POST" and form.is_valid():
@@ -583,13 +589,7 @@ def duplicate_list(request):
     user = request.user
     if not services.can_merge(user):
         raise Http404
-    prefixes = [g.territory_prefix for g in access.grants(user) if g.territory_prefix]
-    territories = Territory.objects.current().exclude(level__in=Territory.TOP_LEVELS)
-    if prefixes:
-        q = Q(pk__in=[])
-        for p in prefixes:
-            q |= Q(code__startswith=p)
-        territories = territories.filter(q)
+    territories = _territories_in_reach(user)
     form = forms.FindForm(request.GET or None, territories=territories.order_by("code"))
     pairs = None
     if request.GET.get("run") and form.is_valid():

@@ -28,6 +28,7 @@ from birge.core.demo_names import (
     kyrgyz_form, patronymic, surname,
 )
 from birge.core.roles import SPECIALIST_ROLES, OrgKind, Role
+from birge.core.demo import weighted
 
 from .models import (
     Assignment, Consent, Diagnosis, DisabilityStatus, Enrolment, FormOfEducation, Guardian, GuardianLink, Learner, Level,
@@ -43,16 +44,6 @@ DISABLED_FORMS = [(FormOfEducation.MAINSTREAM, 40), (FormOfEducation.SEPARATE_CL
 OTHER_FORMS = [(FormOfEducation.MAINSTREAM, 994), (FormOfEducation.FAMILY, 3), (FormOfEducation.ONLINE, 3)]
 LANGUAGES = ["ky", "ky", "ky", "ky,ru", "ru", "uz,ky"]
 DROP_REASONS = ["Үй-бүлөсү менен чет өлкөгө көчүп кетти", "Семья переехала, место учёбы неизвестно", "Иштей баштады"]
-
-
-def _weighted(rng, pairs):
-    total = sum(w for _v, w in pairs)
-    x = rng.random() * total
-    for value, w in pairs:
-        x -= w
-        if x < 0:
-            return value
-    return pairs[-1][0]
 
 
 def _age(rng) -> int:
@@ -343,7 +334,7 @@ def _enrolment_plan(rng, today, places, district, birth, age, disabled, forms_le
     def form_for(level):
         if disabled and forms_left and level == Level.SCHOOL:
             return forms_left.pop(0)
-        return _weighted(rng, DISABLED_FORMS if disabled else OTHER_FORMS)
+        return weighted(rng, DISABLED_FORMS if disabled else OTHER_FORMS)
 
     def programme_for(form):
         if not disabled:

@@ -23,6 +23,7 @@ from birge.core import audit
 from birge.core.deadline_models import Clock, Deadline, Notification
 from birge.core.models import AuditEvent, Organization, Territory
 from birge.core.roles import EDUCATION_KINDS, OrgKind, Role
+from birge.core.demo import weighted
 from birge.learners.models import Consent, DisabilityStatus, Enrolment, GuardianLink, Learner
 
 from .models import Concern, Observation, Referral, State
@@ -68,16 +69,6 @@ EARLY_NOTICED = [
 DECLINE_REASONS = ["Бала башка райондо жашайт: өз районунун ПМПКсына кайрылуу керек.",
                    "Документы неполные: нет заключения врача; направьте повторно."]
 WITHDRAW_REASONS = ["Үй-бүлө башка шаарга көчүп кетти.", "Родители отозвали согласие на обследование."]
-
-
-def _weighted(rng, pairs):
-    total = sum(w for _v, w in pairs)
-    x = rng.random() * total
-    for value, w in pairs:
-        x -= w
-        if x < 0:
-            return value
-    return pairs[-1][0]
 
 
 def _at(day: dt.datetime, rng, lo: int, hi: int) -> dt.datetime:
@@ -219,7 +210,7 @@ class _Builder:
             pmpk = places.pmpk(territory)
             if pmpk is None:
                 continue
-            state = states[i] if i < len(states) else _weighted(rng, STATES)
+            state = states[i] if i < len(states) else weighted(rng, STATES)
             guardian = guardians.get(pk)
             if guardian is None and state in (State.SCHEDULED, State.ASSESSED, State.CONCLUDED):
                 state = State.ACCEPTED  # no legal representative on record: no consent, no assessment
@@ -336,7 +327,7 @@ class _Builder:
                 if local is None:
                     continue
                 reporter, org, place = Concern.Reporter.LOCAL_GOVERNMENT, local.pk, Concern.Place.COMMUNITY
-            state = states[i] if i < len(states) else _weighted(rng, EARLY_STATES)
+            state = states[i] if i < len(states) else weighted(rng, EARLY_STATES)
             if guardian is None and state in (State.SCHEDULED, State.CONCLUDED):
                 state = State.ACCEPTED
             referral = self._referral(Referral.Kind.EARLY_INTERVENTION, pk, state, receiver, org,

@@ -20,6 +20,7 @@ from django.db.models.functions import Mod
 from django.utils import timezone
 
 from birge.core.roles import Role
+from birge.core.demo import weighted
 from birge.learners.models import DisabilityStatus, Enrolment, GuardianLink, Learner
 
 from . import engine
@@ -43,16 +44,6 @@ CALM = ("no", "no_difficulty", "never", "not_at_all", "some_difficulty")  # the 
 WITHDRAW_REASONS = ["Башка баланын ордуна жазылып калган.", "Неверная дата интервью; анкета заполнена повторно."]
 
 
-def _weighted(rng, pairs):
-    total = sum(w for _v, w in pairs)
-    x = rng.random() * total
-    for value, w in pairs:
-        x -= w
-        if x < 0:
-            return value
-    return pairs[-1][0]
-
-
 def answers_for(rng, instrument: engine.Instrument, disabled: bool) -> dict:
     """Plausible answers to every question, then only those the skips show (a real interview's)."""
     domains = [d.code for d in instrument.domains]
@@ -65,7 +56,7 @@ def answers_for(rng, instrument: engine.Instrument, disabled: bool) -> dict:
             continue
         weights = AFFECTED if item.domain in affected else TYPICAL
         pairs = [(code, weights.get(code, 1)) for code in (o.code for o in item.options) if code != "refused"]
-        raw[item.code] = _weighted(rng, pairs)
+        raw[item.code] = weighted(rng, pairs)
     return engine.clean_answers(instrument, raw)
 
 
@@ -114,7 +105,7 @@ class _Builder:
         instrument = engine.instrument_for_age(age)
         if instrument is None:
             return None
-        state = state or _weighted(self.rng, STATES)
+        state = state or weighted(self.rng, STATES)
         answers = answers if answers is not None else answers_for(self.rng, instrument, disabled)
         if respondent is not None:
             pass
