@@ -28,9 +28,9 @@ from django.utils.translation import gettext as _
 
 from birge.core import audit
 from birge.core.deadline_models import Clock, Deadline, Notification
+from birge.core.demo import weighted
 from birge.core.models import AuditEvent, Membership, Organization, User
 from birge.core.roles import EDUCATION_KINDS, PMPK_KINDS, Role
-from birge.core.demo import weighted
 from birge.learners.models import Consent, Enrolment, FormOfEducation, GuardianLink, Learner, Programme
 from birge.referrals.models import Referral, State
 

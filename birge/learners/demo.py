@@ -23,12 +23,12 @@ from functools import lru_cache
 from django.utils import timezone
 
 from birge.core import names
+from birge.core.demo import weighted
 from birge.core.demo_names import (
     FATHER_NAMES, FEMALE_GIVEN, MALE_GIVEN, RUSSIAN_FATHERS, RUSSIAN_FEMALE, RUSSIAN_MALE, RUSSIAN_SURNAMES, SURNAME_ROOTS,
     kyrgyz_form, patronymic, surname,
 )
 from birge.core.roles import SPECIALIST_ROLES, OrgKind, Role
-from birge.core.demo import weighted
 
 from .models import (
     Assignment, Consent, Diagnosis, DisabilityStatus, Enrolment, FormOfEducation, Guardian, GuardianLink, Learner, Level,

@@ -21,9 +21,9 @@ from django.utils import timezone, translation
 
 from birge.core import audit
 from birge.core.deadline_models import Clock, Deadline, Notification
+from birge.core.demo import weighted
 from birge.core.models import AuditEvent, Organization, Territory
 from birge.core.roles import EDUCATION_KINDS, OrgKind, Role
-from birge.core.demo import weighted
 from birge.learners.models import Consent, DisabilityStatus, Enrolment, GuardianLink, Learner
 
 from .models import Concern, Observation, Referral, State

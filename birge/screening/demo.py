@@ -19,8 +19,8 @@ import random
 from django.db.models.functions import Mod
 from django.utils import timezone
 
-from birge.core.roles import Role
 from birge.core.demo import weighted
+from birge.core.roles import Role
 from birge.learners.models import DisabilityStatus, Enrolment, GuardianLink, Learner
 
 from . import engine
