@@ -41,6 +41,8 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, ExtractDay, ExtractMonth, ExtractYear
 from django.db.models.lookups import Exact, GreaterThan, LessThan, LessThanOrEqual
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from birge.core.roles import EDUCATION_KINDS
@@ -310,6 +312,7 @@ class Condition:
     column: Callable | None = None  # column(ctx, arg) -> Q on learner-row columns (same in every mode)
     param: bool = False
     parse_arg: Callable | None = None
+    within: str | None = None  # a flag this one implies: evaluated only where that one holds (summary build)
 
     @property
     def implemented(self) -> bool:
@@ -319,12 +322,13 @@ class Condition:
 CONDITIONS: dict[str, Condition] = {}
 
 
-def condition(name, label, sources, *, bit=None, units=("learner",), param=False, parse_arg=None, kind="flag"):
+def condition(name, label, sources, *, bit=None, units=("learner",), param=False, parse_arg=None, kind="flag",
+              within=None):
     def decorator(fn):
         CONDITIONS[name] = Condition(
             name, label, tuple(sources), tuple(units), bit,
             live=fn if kind == "flag" else None, column=fn if kind == "column" else None,
-            param=param, parse_arg=parse_arg,
+            param=param, parse_arg=parse_arg, within=within,
         )
         return fn
 
@@ -672,6 +676,111 @@ def _within_deadline(ctx, arg):
     return Q(concluded_at__isnull=False, days__lte=days)
 
 
+# Functioning screening (birge.screening): the learner's latest completed Child Functioning Module of the
+# period — interviewed between the start of the period and its reference date, not withdrawn. A later
+# screening in the period replaces an earlier one; the result is tri-state (difficulty, none, indeterminate).
+def cfm_instruments() -> list[str]:
+    """The Child Functioning Module questionnaires (each has its flag below)."""
+    return list(INSTRUMENT_BITS)
+
+
+def _screenings_of(ctx, ref):
+    Screening = _model("screening.Screening")
+    start, end = window(ctx.period)
+    return Screening.objects.filter(learner_id=ref, status="complete", instrument__in=cfm_instruments(),
+                                    interview_date__gte=start, interview_date__lte=end)
+
+
+def latest_screening(ctx):
+    """The learner's latest CFM screening of the period, as a queryset of at most one row (for ``Exists``)."""
+    newer = _screenings_of(ctx, OuterRef("learner_id")).filter(
+        Q(interview_date__gt=OuterRef("interview_date")) | Q(interview_date=OuterRef("interview_date"), pk__gt=OuterRef("pk")))
+    return _screenings_of(ctx, OuterRef(ctx.learner_ref)).filter(~Exists(newer))
+
+
+@condition("cfm_screened", _("has a completed functioning screening (CFM) in the period, whatever its result"),
+           ["screening"], bit=14)
+def _cfm_screened(ctx, arg):
+    return Q(Exists(_screenings_of(ctx, OuterRef(ctx.learner_ref))))
+
+
+@condition("cfm_difficulty", _("functional difficulty (CFM): yes, in the latest screening of the period"),
+           ["screening"], bit=15, within="cfm_screened")
+def _cfm_difficulty(ctx, arg):
+    return Q(Exists(latest_screening(ctx).filter(functional_difficulty=True)))
+
+
+@condition("cfm_indeterminate", _("functional difficulty (CFM): indeterminate (answers missing) in the latest "
+                                  "screening of the period"), ["screening"], bit=16, within="cfm_screened")
+def _cfm_indeterminate(ctx, arg):
+    return Q(Exists(latest_screening(ctx).filter(functional_difficulty__isnull=True)))
+
+
+# One flag per functioning domain (difficulty in it), and one per questionnaire (which domains it asks
+# about: the denominator of a domain). Bits are fixed here and never reused: a new domain takes a new bit.
+DOMAIN_BITS = {
+    "seeing": 17, "hearing": 18, "walking": 19, "fine_motor": 20, "self_care": 21, "communication": 22,
+    "learning": 23, "remembering": 24, "concentrating": 25, "accepting_change": 26, "controlling_behaviour": 27,
+    "playing": 28, "making_friends": 29, "anxiety": 30, "depression": 31,
+}
+INSTRUMENT_BITS = {"cfm-2-4": 32, "cfm-5-17": 33}
+
+
+def domain_label(code: str) -> str:
+    """The domain's name in the active language, from the questionnaire that defines it."""
+    from birge.screening import engine as screening_engine
+
+    for instrument in cfm_instruments():
+        try:
+            return str(screening_engine.load_instrument(instrument).domain(code).label)
+        except (KeyError, screening_engine.UnknownInstrument):
+            continue
+    return code
+
+
+def instruments_asking(domain: str) -> list[str]:
+    """The CFM questionnaires that ask about ``domain``."""
+    from birge.screening import engine as screening_engine
+
+    out = []
+    for code in cfm_instruments():
+        try:
+            if domain in screening_engine.load_instrument(code).domain_codes:
+                out.append(code)
+        except screening_engine.UnknownInstrument:
+            continue
+    return out
+
+
+def _domain_flag(code):
+    def live(ctx, arg):
+        return Q(Exists(latest_screening(ctx).filter(**{f"domains__{code}": True})))
+
+    return live
+
+
+def _instrument_flag(code):
+    def live(ctx, arg):
+        return Q(Exists(latest_screening(ctx).filter(instrument=code)))
+
+    return live
+
+
+for _code, _bit in DOMAIN_BITS.items():
+    CONDITIONS[f"domain:{_code}"] = Condition(
+        f"domain:{_code}", format_lazy("{}: {}", _("functional difficulty (CFM) in the domain"), lazy(domain_label, str)(_code)),
+        ("screening",), ("learner",), _bit, live=_domain_flag(_code), within="cfm_screened")
+for _code, _bit in INSTRUMENT_BITS.items():
+    CONDITIONS[f"cfm_instrument:{_code}"] = Condition(
+        f"cfm_instrument:{_code}", format_lazy("{}: {}", _("the latest CFM screening of the period used"), _code),
+        ("screening",), ("learner",), _bit, live=_instrument_flag(_code), within="cfm_screened")
+
+
+def domain_assessed(code: str):
+    """Catalogue syntax for "the latest screening asked about the domain" (its questionnaire has it)."""
+    return {"any": [f"cfm_instrument:{i}" for i in instruments_asking(code)]}
+
+
 # Organization conditions.
 @condition("enrols", _("enrols at least one learner who meets the conditions"), ["organization", "enrolment"],
            units=("organization",), param=True, kind="column")
@@ -688,10 +797,6 @@ def _enrols(ctx, inner):
 
 
 # Conditions whose records are not in Birge yet. They become real when their app lands.
-planned("cfm_screened", _("has a completed or partial functioning screening (CFM) in the period"), ["screening"])
-planned("cfm_difficulty", _("functional difficulty (CFM): yes"), ["screening"])
-planned("cfm_indeterminate", _("functional difficulty (CFM): indeterminate (incomplete answers)"), ["screening"])
-planned("domain", _("functional difficulty in a domain"), ["screening"], param=True)
 planned("device_need", _("has an assessed need for an assistive device"), ["device"])
 planned("device_met", _("every assessed device need is met"), ["device"])
 planned("accommodated", _("sat the national test with accommodations"), ["test-result"])
@@ -704,8 +809,8 @@ planned("delivered", _("the device was delivered"), ["device"], units=("device",
 
 FLAG_BITS = {c.name: c.bit for c in CONDITIONS.values() if c.bit is not None}
 # Raised whenever what a stored flag means changes, so that summaries built before are stale, never current.
-# 2: plan_active leaves out a plan version replaced by then.
-FLAGS_REVISION = 2
+# 2: plan_active leaves out a plan version replaced by then. 3: functioning screening flags (bits 14-33).
+FLAGS_REVISION = 3
 assert len(set(FLAG_BITS.values())) == len(FLAG_BITS), "flag bits must be unique"
 
 
@@ -812,11 +917,28 @@ def stored_flags() -> list[Condition]:
 
 
 def flags_expression(ctx: Ctx):
-    """The bitmask of every implemented flag for live learner rows (used to build the summary)."""
-    terms = [
-        Case(When(cond.live(ctx, None), then=Value(1 << cond.bit)), default=Value(0), output_field=BigIntegerField())
-        for cond in stored_flags()
-    ]
+    """The bitmask of every implemented flag for live learner rows (used to build the summary).
+
+    A flag ``within`` another is evaluated only where that one holds (its subquery is skipped for the
+    learners without, e.g. the screening flags for learners never screened)."""
+    flags = stored_flags()
+    inner: dict[str, list[Condition]] = {}
+    for cond in flags:
+        if cond.within:
+            inner.setdefault(cond.within, []).append(cond)
+
+    def bit(cond):
+        return Case(When(cond.live(ctx, None), then=Value(1 << cond.bit)), default=Value(0), output_field=BigIntegerField())
+
+    terms = []
+    for cond in flags:
+        if cond.within:
+            continue
+        if cond.name in inner:
+            nested = reduce(operator.add, [bit(c) for c in inner[cond.name]], Value(1 << cond.bit))
+            terms.append(Case(When(cond.live(ctx, None), then=nested), default=Value(0), output_field=BigIntegerField()))
+        else:
+            terms.append(bit(cond))
     return ExpressionWrapper(reduce(operator.add, terms), output_field=BigIntegerField())
 
 
@@ -889,6 +1011,8 @@ class Dimension:
     parent: str | None = None  # the dimension whose totals contain this one's (for secondary suppression)
     multi: bool = False  # a learner can fall in several values (not additive)
     implemented: bool = True
+    # multi: {value: condition (catalogue syntax)} of the numerator ("num") or denominator ("den") members
+    members: Callable | None = None
 
 
 _ALL = ("learner", "organization", "staff", "referral", "conclusion", "service", "device", "test")
@@ -908,7 +1032,9 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("language", _("Language of instruction"), "lang", ("learner",), ("enrolment",)),
         Dimension("category", _("Disability category"), "category", ("learner",), ("disability",)),
         Dimension("disability", _("Disability status"), "disability", ("learner", "test"), ("disability",)),
-        Dimension("domain", _("Functioning domain"), "domain", ("learner",), ("screening",), multi=True, implemented=False),
+        Dimension("domain", _("Functioning domain"), "domain", ("learner",), ("screening",), multi=True,
+                  members=lambda role: {code: f"domain:{code}" if role == "num" else domain_assessed(code)
+                                        for code in DOMAIN_BITS}),
         Dimension("role", _("Staff role"), "role", ("staff",), ("membership",)),
     ]
 }

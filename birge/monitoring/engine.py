@@ -494,19 +494,31 @@ def compute_many(indicators: list[Indicator], period: Period, by: list[str], sco
     if not pending:
         return results
     # Gather measures: (unit, dims) -> [(node, measure)], one query each.
+    # A multi-valued dimension (a learner in several of its values, e.g. functioning domains) is not a
+    # column to group by: each of its values is one more measure, the side's conditions and the value's.
     wanted: dict[tuple, list] = {}
-    slots: dict[tuple, tuple] = {}
+    slots: dict[tuple, tuple] = {}  # (indicator, role) -> (dims, [(multi position, value, (unit, query dims, i))])
     for ind, plan, _src, _key in pending:
         dims_by = list(by) + (["disability"] if plan.kind == Indicator.Kind.PARITY else [])
         for role, side in (("num", plan.numerator), ("den", plan.denominator)):
             if side is None:
                 continue
             dims = tuple(plan.side_dims(side, dims_by))
+            multi = [(i, d) for i, d in enumerate(dims) if DIMENSIONS[d].multi]
+            members = [(None, None, side.node)]
+            if multi:
+                pos, dim = multi[0]
+                members = [(pos, value, Node("all", children=(side.node, parse_conditions(member, side.unit))))
+                           for value, member in DIMENSIONS[dim].members(role).items()]
+                dims = dims[:pos] + dims[pos + 1:]
             group = wanted.setdefault((side.unit, dims), [])
-            item = (side.node, side.measure)
-            if item not in group:
-                group.append(item)
-            slots[(ind.code, role)] = (side.unit, dims, group.index(item))
+            parts = []
+            for pos, value, node in members:
+                item = (node, side.measure)
+                if item not in group:
+                    group.append(item)
+                parts.append((pos, value, (side.unit, dims, group.index(item))))
+            slots[(ind.code, role)] = (tuple(plan.side_dims(side, dims_by)), parts)
     # Learner measures by D and by D + disability (parity indices) share one scan: the first are folded from
     # the second.
     folded: dict[tuple, tuple] = {}
@@ -533,9 +545,14 @@ def compute_many(indicators: list[Indicator], period: Period, by: list[str], sco
         dims_by = list(by) + (["disability"] if plan.kind == Indicator.Kind.PARITY else [])
         values = {}
         for role in ("num", "den"):
-            slot = slots.get((ind.code, role))
-            if slot:
-                values[(role, slot[1])] = computed[slot]
+            if (ind.code, role) not in slots:
+                continue
+            dims, parts = slots[(ind.code, role)]
+            merged: dict[tuple, float] = {}
+            for pos, value, slot in parts:
+                for group, v in computed[slot].items():
+                    merged[group if pos is None else (*group[:pos], value, *group[pos:])] = v
+            values[(role, dims)] = merged
         rows = _combine(plan, dims_by, values)
         if plan.kind == Indicator.Kind.PARITY:
             res.split, res.rows = rows, _pivot_parity(ind, list(by), rows)

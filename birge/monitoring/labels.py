@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from birge.core.models import LANGUAGES_OF_INSTRUCTION, Organization, Territory
 from birge.core.roles import OrgKind, Role
 
-from .definitions import AGE_BANDS, age_band_label
+from .definitions import AGE_BANDS, DOMAIN_BITS, age_band_label, domain_label
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,9 @@ def labels_for(dim: str, values) -> dict:
             else:
                 out[v] = Label("urban" if v else "rural", _("Urban") if v else _("Rural"), (0 if v else 1,))
         return out
+    if dim == "domain":
+        order = list(DOMAIN_BITS)
+        return {v: Label(str(v), domain_label(v), (order.index(v) if v in order else 99, str(v))) for v in values}
     if dim == "age_group":
         return {v: Label(age_band_label(v).replace("–", "-") if v is not None else "none", age_band_label(v),
                          (AGE_BANDS.index(v) if v in AGE_BANDS else 99,)) for v in values}

@@ -44,6 +44,9 @@ Plans in force: a1 (after C1, released 25 Oct 2025, in force 10 Nov: within 30 d
 a4 (C2 released 20 Dec 2025, in force 1 Mar 2026: late); a3's was closed on 1 Mar 2026; b1's is a draft.
 Services planned and delivered from 1 Sep 2025 to 31 May 2026 (minutes): see _conclusions_plans_services.
 
+Functioning screenings (CFM): see _screenings — enrolled and screened in the period a1 a2 a3 a4 c1 k1 k2,
+with a difficulty a1 a2 a4 k1, indeterminate a3.
+
 Specialists on 31 Aug 2026: speech therapist 1.0 and psychologist 0.5 at SA, tutor 1.0 at SB
 (a psychologist at SC left on 1 Jun 2026; a teacher at SA is not a specialist).
 """
@@ -188,6 +191,7 @@ def dataset(cast) -> Dataset:
     referral("k1", pa, T(2025, 10, 1, 9), T(2025, 10, 5, 9), kind="early-intervention")
 
     _conclusions_plans_services(ds, cast, pa, pb)
+    _screenings(ds)
 
     def staff(name, role, org, fte, start=dt.date(2025, 1, 1), end=None):
         user = User.objects.create_user(username=name, password="test-pass-123")
@@ -199,6 +203,55 @@ def dataset(cast) -> Dataset:
     staff("st-psy-c", Role.PSYCHOLOGIST, SC, "1.00", end=dt.date(2026, 6, 1))
     staff("st-teacher", Role.TEACHER, SA, "1.00")
     return ds
+
+
+CFM_5_17 = ("seeing", "hearing", "walking", "self_care", "communication", "learning", "remembering", "concentrating",
+            "accepting_change", "controlling_behaviour", "making_friends", "anxiety", "depression")
+CFM_2_4 = ("seeing", "hearing", "walking", "fine_motor", "communication", "learning", "playing", "controlling_behaviour")
+
+
+def _screenings(ds):
+    """Functioning screenings (Child Functioning Module), the latest complete one of the period counting:
+
+    a1 (5-17, 1 Oct 2025): difficulty seeing. a2: none on 2 Oct 2025, then on 1 Mar 2026 learning and anxiety
+    (the later one counts). a3 (1 Nov 2025): indeterminate (seeing unanswered). a4 (1 Feb 2026): learning and
+    remembering; its later screening was withdrawn. c1 (1 Dec 2025): none. k1 (2-4, 15 Sep 2025): walking and
+    fine motor. k2 (2-4, 15 Sep 2025): none. Not counted: b1's (Oct 2024, before the period; a draft in it),
+    a5's (after the reference date), o1's (not enrolled), p1's WG-SS (not a CFM).
+    Enrolled and screened: a1 a2 a3 a4 c1 k1 k2 (7; with the 5-17 questionnaire: the first five); with a
+    difficulty: a1 a2 a4 k1 (4); indeterminate: a3.
+    """
+    from birge.screening.models import Screening
+
+    def screening(name, instrument, day, flagged=(), status="complete", unanswered=(), withdrawn=None):
+        domains = {code: (None if code in unanswered else code in flagged)
+                   for code in (CFM_2_4 if instrument == "cfm-2-4" else CFM_5_17)}
+        if instrument == "wg-ss":
+            domains = {"seeing": bool(flagged)}
+        difficulty = True if flagged else (None if unanswered else False)
+        complete = status != "draft"
+        return Screening.objects.create(
+            learner=ds.learners[name], instrument=instrument, interview_date=day, age_years=5, respondent="parent",
+            status=status, completed_at=_aware(day) if complete else None, withdrawn_at=withdrawn and _aware(withdrawn),
+            withdraw_reason="recorded in error" if withdrawn else "",
+            domains=domains if complete else {}, functional_difficulty=difficulty if complete else None,
+            domain_count=len(flagged) if complete else None, is_synthetic=True)
+
+    D = dt.date
+    screening("a1", "cfm-5-17", D(2025, 10, 1), ["seeing"])
+    screening("a2", "cfm-5-17", D(2025, 10, 2))
+    screening("a2", "cfm-5-17", D(2026, 3, 1), ["learning", "anxiety"])
+    screening("a3", "cfm-5-17", D(2025, 11, 1), unanswered=["seeing"])
+    screening("a4", "cfm-5-17", D(2026, 2, 1), ["learning", "remembering"])
+    screening("a4", "cfm-5-17", D(2026, 4, 1), status="withdrawn", withdrawn=D(2026, 4, 2))
+    screening("c1", "cfm-5-17", D(2025, 12, 1))
+    screening("k1", "cfm-2-4", D(2025, 9, 15), ["walking", "fine_motor"])
+    screening("k2", "cfm-2-4", D(2025, 9, 15))
+    screening("b1", "cfm-5-17", D(2024, 10, 1), ["seeing"])
+    screening("b1", "cfm-5-17", D(2026, 1, 10), status="draft")
+    screening("a5", "cfm-5-17", D(2026, 9, 15), ["hearing"])
+    screening("o1", "cfm-5-17", D(2025, 10, 1), ["walking"])
+    screening("p1", "wg-ss", D(2025, 10, 1), ["seeing"])
 
 
 def _conclusions_plans_services(ds, cast, pa, pb):

@@ -24,8 +24,9 @@ def test_catalogue_lists_every_indicator_with_its_status(api, cast):
     items = {i["code"]: i for i in r.json()["results"]}
     assert {"E2", "E12", "E1", "E12-PI", "E6"} <= set(items)
     assert items["E2"]["status"] == "available" and items["E2"]["names"]["ru"]
-    assert items["E1"]["status"] == "unavailable"
-    assert {m["source"] for m in items["E1"]["missing_sources"]} == {"screening"}
+    assert items["E1"]["status"] == "available"
+    assert items["E10"]["status"] == "unavailable"
+    assert {m["source"] for m in items["E10"]["missing_sources"]} == {"device"}
     assert items["E6"]["sdg"] == "4.a.1(d)"
 
 
@@ -118,10 +119,10 @@ def test_bad_parameters_are_400_naming_the_parameter(api, cast, params, field):
 
 
 def test_indicator_without_records_says_so(api, dataset, cast):
-    r = _as(api, cast.a.users[Role.MINISTRY_ANALYST]).get("/api/v1/indicators/E1/values/", {"period": "2025-2026"})
+    r = _as(api, cast.a.users[Role.MINISTRY_ANALYST]).get("/api/v1/indicators/E10/values/", {"period": "2025-2026"})
     body = r.json()
     assert r.status_code == 200 and body["status"] == "unavailable" and body["rows"] == []
-    assert "screening" in [m["source"] for m in body["missing_sources"]]
+    assert "device" in [m["source"] for m in body["missing_sources"]]
     assert body["message"]
 
 

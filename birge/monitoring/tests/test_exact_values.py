@@ -54,6 +54,36 @@ F, M = "female", "male"
 # (percent: 100·n/d; ratio: n/d; count: n, no denominator). Every computable indicator has its total
 # (where it has one) and at least one disaggregation.
 EXPECTED = {
+    # Functioning screening (CFM), the latest complete one of the period: screened a1 a2 a3 a4 c1 k1 k2 (7),
+    # with a difficulty a1 a2 a4 k1 (a2's later screening counts), indeterminate a3 (conftest._screenings).
+    "E1": {
+        (): {(): (4, 7)},
+        ("sex",): {(F,): (2, 3), (M,): (2, 4)},  # F a1 k1 of a1 a3 k1; M a2 a4 of a2 a4 c1 k2
+        ("region",): {(CHUY,): (4, 6), (BISHKEK,): (0, 1)},  # c1 is in Bishkek
+        # A domain's denominator: those whose latest questionnaire asks about it (5-17: a1-a4 c1; 2-4: k1 k2).
+        ("domain",): {
+            ("seeing",): (1, 7), ("hearing",): (0, 7), ("walking",): (1, 7), ("communication",): (0, 7),
+            ("learning",): (2, 7), ("controlling_behaviour",): (0, 7),  # asked at both ages
+            ("self_care",): (0, 5), ("remembering",): (1, 5), ("concentrating",): (0, 5), ("accepting_change",): (0, 5),
+            ("making_friends",): (0, 5), ("anxiety",): (1, 5), ("depression",): (0, 5),  # 5-17 only
+            ("fine_motor",): (1, 2), ("playing",): (0, 2),  # 2-4 only
+        },
+        ("region", "domain"): {  # Bishkek: c1 only, no difficulty
+            **{(CHUY, d): v for d, v in {
+                "seeing": (1, 6), "hearing": (0, 6), "walking": (1, 6), "communication": (0, 6), "learning": (2, 6),
+                "controlling_behaviour": (0, 6), "self_care": (0, 4), "remembering": (1, 4), "concentrating": (0, 4),
+                "accepting_change": (0, 4), "making_friends": (0, 4), "anxiety": (1, 4), "depression": (0, 4),
+                "fine_motor": (1, 2), "playing": (0, 2)}.items()},
+            **{(BISHKEK, d): (0, 1) for d in ("seeing", "hearing", "walking", "communication", "learning",
+                                               "controlling_behaviour", "self_care", "remembering", "concentrating",
+                                               "accepting_change", "making_friends", "anxiety", "depression")},
+        },
+    },
+    "E1I": {  # indeterminate: a3 (F, Chüy)
+        (): {(): (1, 7)},
+        ("sex",): {(F,): (1, 3), (M,): (0, 4)},
+        ("region",): {(CHUY,): (1, 6), (BISHKEK,): (0, 1)},
+    },
     "E2": {  # enrolled with a disability / enrolled
         (): {(): (9, 20)},
         ("sex",): {(F,): (4, 11), (M,): (5, 9)},  # F a1 a3 b1 k1; M a2 a6 a10 c1 ba1
@@ -206,7 +236,6 @@ PARITY = {
 
 # Their records are not in Birge (or not connected to monitoring) yet: they say so and show no figure.
 UNAVAILABLE = {
-    "E1": "screening", "E1I": "screening",  # screening records exist, not yet connected to monitoring
     "E6": "accessibility", "E7": "training", "E10": "device", "E14": "test-result", "P4": "device",
     "E11A": "grade-history", "E11B": "grade-history", "E11A-PI": "grade-history",
 }
@@ -633,8 +662,12 @@ def test_dhis2_data_value_set_is_well_formed_and_exact(dataset, analyst_client, 
     # E8D: by district only (no sex): A 7 learners per 1.5 FTE; Lenin has no specialist left (FTE 0: a real zero).
     assert got[("BIRGE_E8D_NUM", A, None)] == "7" and got[("BIRGE_E8D_DEN", A, None)] == "1.5000"
     assert got[("BIRGE_E8D_DEN", LENIN, None)] == "0"
+    # E1 in district A: girls a1 k1 of a1 a3 k1, boys a2 a4 of a2 a4 k2; E1I: a3.
+    assert got[("BIRGE_E1_NUM", A, "BIRGE_FEMALE")] == "2" and got[("BIRGE_E1_DEN", A, "BIRGE_FEMALE")] == "3"
+    assert got[("BIRGE_E1_NUM", A, "BIRGE_MALE")] == "2" and got[("BIRGE_E1_DEN", A, "BIRGE_MALE")] == "3"
+    assert got[("BIRGE_E1I_NUM", A, "BIRGE_FEMALE")] == "1"
     # Nothing for indicators without records.
-    assert not any(v["dataElement"].startswith(("BIRGE_E1_", "BIRGE_E1I_", "BIRGE_E6_", "BIRGE_E10_")) for v in values)
+    assert not any(v["dataElement"].startswith(("BIRGE_E6_", "BIRGE_E10_")) for v in values)
 
 
 def test_dhis2_leaves_hidden_figures_out_and_counts_them(dataset, analyst_client):

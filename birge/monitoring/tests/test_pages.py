@@ -26,7 +26,9 @@ def test_ministry_dashboard_shows_national_figures_and_drills_down(client, datas
     assert r.context["scope"].kind == "national"
     e2 = _card(r, "E2")["row"]
     assert (e2.numerator.value, e2.denominator.value) == (9, 20)
-    assert {u["indicator"].code for u in r.context["unavailable"]} >= {"E1", "E6"}  # key ones without records
+    assert {u["indicator"].code for u in r.context["unavailable"]} >= {"E6"}  # key ones without records
+    e1 = _card(r, "E1")["row"]  # functioning screening: 4 of the 7 screened enrolled learners
+    assert (e1.numerator.value, e1.denominator.value) == (4, 7)
     assert _card(r, "E9")["row"].value.value == pytest.approx(300 / 11)
     drill = r.context["drill"]
     assert drill["dimension"] == "region" and len(drill["pt"]["rows"]) == 2
@@ -102,8 +104,10 @@ def test_indicator_page_with_disaggregations_and_bad_input(client, dataset, cast
     assert r.status_code == 200 and r.context["by_error"]
     r = _get(client, analyst, "/monitoring/indicators/E2/", {"period": "2031-2035"})
     assert r.status_code == 200 and r.context["period_error"]
-    r = _get(client, analyst, "/monitoring/indicators/E1/")
-    assert r.context["result"].status == "unavailable" and b"not available" in r.content.lower() or r.context["result"].message
+    r = _get(client, analyst, "/monitoring/indicators/E10/")
+    assert r.context["result"].status == "unavailable" and r.context["result"].message in r.content.decode()
+    r = _get(client, analyst, "/monitoring/indicators/E1/", {**P, "by": ["domain"]})
+    assert r.status_code == 200 and len(r.context["table"].rows) == 15
     assert _get(client, analyst, "/monitoring/indicators/NOPE/").status_code == 404
 
 
@@ -130,7 +134,7 @@ def test_catalogue_and_status_pages(client, dataset, cast):
     analyst = cast.a.users[Role.MINISTRY_ANALYST]
     r = _get(client, analyst, "/monitoring/indicators/")
     items = {i["indicator"].code: i for i in r.context["items"]}
-    assert items["E1"]["missing"] == ["screening"] and not items["E2"]["missing"]
+    assert items["E10"]["missing"] == ["device"] and not items["E2"]["missing"] and not items["E1"]["missing"]
     r = _get(client, analyst, "/monitoring/status/")
     assert r.status_code == 200 and r.context["is_steward"]
     client.force_login(cast.a.users[Role.DISTRICT_OFFICER])
