@@ -465,6 +465,23 @@ def test_published_figures_hide_small_counts_and_their_complements(dataset, anal
     assert len(body["notes"]) == 2
 
 
+def test_published_domains_hide_small_counts_without_complements_across_domains(dataset, analyst):
+    """E1 by functioning domain, published: every numerator is under 5 and hidden; the denominators of 7 and 5
+    stay, the 2 of the 2-4 questionnaire's own domains are hidden. Domains overlap (a2 has two), so there is
+    no total to subtract from and nothing else is hidden for it."""
+    rows = _rows(_values(analyst, "E1", ["domain"]), ["domain"])
+    assert len(rows) == 15
+    for key, row in rows.items():
+        if row["numerator"] is not None:  # only a zero may show: nobody to single out
+            assert row["numerator"] == 0 and not row["suppressed"], (key, row)
+    assert rows[("seeing",)]["numerator"] is None and rows[("seeing",)]["suppressed"]
+    assert (rows[("seeing",)]["denominator"], rows[("anxiety",)]["denominator"]) == (7, 5)
+    assert rows[("fine_motor",)]["denominator"] is None and rows[("playing",)]["denominator"] is None
+    # E1 in total: 4 of 7 — the 4 and the 3 without a difficulty are both fewer than 5.
+    (row,) = _values(analyst, "E1")["rows"]
+    assert (row["numerator"], row["denominator"], row["suppressed"]) == (None, 7, True)
+
+
 def test_the_complementary_cell_is_hidden_too(dataset, analyst):
     """E2 by region: Bishkek has 1 of 2. Chüy's 8 of 18 is not small, but with the national 9 of 20 published
     it would give Bishkek away, so it is hidden as well, saying why."""
