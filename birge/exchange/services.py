@@ -843,6 +843,8 @@ def transition(actor, case: OutreachCase, name: str, *, reason: str = "", moved_
     now = timezone.now()
     old = case.state
     enrolment = None
+    # Whether the officer may change the child's record, asked while the case still ties the child to them.
+    may_write_learner = t.target == S.MOVED and access.can_write(actor, case.learner)
     if t.target == S.ENROLLED:
         enrolment = active_enrolments().filter(learner=case.learner).order_by("-starts_on").first()
         if enrolment is None:
@@ -881,6 +883,7 @@ def transition(actor, case: OutreachCase, name: str, *, reason: str = "", moved_
         deadlines.start_clock(actor, case, Clock.OUTREACH_CONTACT, owner_organization=case.assigned_organization,
                               waiting_organization=case.informed_organization, learner=case.learner, restart=True)
     if t.target == S.MOVED:
+        _move_learner(actor, case, moved_to, reason, may_write_learner)
         open_case(actor, case.learner, ground=case.ground, found_in=case.found_in, territory=moved_to, previous_case=case)
     if t.target == S.DECEASED and case.learner.archived_at is None and access.can_write(actor, case.learner):
         from birge.learners import services as learner_services
@@ -892,6 +895,25 @@ def transition(actor, case: OutreachCase, name: str, *, reason: str = "", moved_
                          format_lazy("{}: {}", gettext_lazy("An outreach case was closed"), OutreachState(case.state).label),
                          case.get_absolute_url(), event=f"outreach.{t.name}")
     return case
+
+
+def _move_learner(actor, case: OutreachCase, moved_to: Territory, reason: str, may_write: bool) -> None:
+    """A case passed on to another territory moves the child's territory of residence there.
+
+    Through the learners' service (``learner.moved`` in the child's history), by the officer when
+    they may change the child's record, else as the system's consequence of their audited step. An
+    archived record is left as it is.
+    """
+    from birge.learners import services as learner_services
+
+    learner = case.learner
+    if learner.archived_at is not None or learner.territory_id == moved_to.pk:
+        return
+    why = _("Outreach case %(id)s passed on to %(place)s: %(reason)s") % {
+        "id": case.pk, "place": moved_to.name, "reason": reason}
+    if not may_write:
+        why = _("%(why)s (step taken by %(user)s)") % {"why": why, "user": getattr(actor, "username", "")}
+    case.learner = learner_services.record_move(actor if may_write else None, learner, territory=moved_to, reason=why)
 
 
 def case_history(user, case: OutreachCase, limit: int = 100) -> list[AuditEvent]:

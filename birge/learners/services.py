@@ -377,6 +377,33 @@ def update_learner(actor, learner: Learner, *, confirm_mismatch=False, **fields)
 
 
 @transaction.atomic
+def record_move(actor, learner: Learner, *, territory, reason: str) -> Learner:
+    """The family moved: the child's territory of residence becomes ``territory`` (event ``learner.moved``).
+
+    The street address belonged to the old place and is cleared (the history keeps it); the new one
+    is entered when the family is found. This is the consequence of another workflow's step that
+    carries the move — an outreach case passed on to the new territory's local self-government — so
+    the child leaving the actor's reach is its purpose, and there is no reach check after the change
+    (unlike :func:`update_learner`). ``actor`` must be able to change the record before the move;
+    ``actor=None`` records the change as the system's, for a step whose actor may not (the reason
+    then names the step and who took it).
+    """
+    if actor is not None:
+        require_write(actor, learner)
+    learner = Learner.objects.select_for_update().get(pk=learner.pk)
+    _require_active(learner)
+    if learner.territory_id == territory.pk:
+        return learner
+    before = audit.snapshot(learner)
+    learner.territory = territory
+    learner.address = ""
+    learner.save(update_fields=["territory", "address"])
+    audit.record(actor, AuditEvent.Action.UPDATE, learner, event="learner.moved",
+                 changes=audit.diff(before, audit.snapshot(learner)), reason=reason)
+    return learner
+
+
+@transaction.atomic
 def change_pin(actor, learner: Learner, *, new_pin: str, reason: str, confirm_mismatch=False) -> PinChange:
     """Give a learner a PIN, or change it (a legal procedure): the old one stays in the history."""
     require_write(actor, learner)

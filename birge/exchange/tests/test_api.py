@@ -158,6 +158,9 @@ def test_moved_through_the_api(cast, api, learners):
     b = api(cast.b.users[Role.LOCAL_GOVERNMENT_OFFICER])
     assert b.get(f"/api/v1/exchange/outreach-cases/{new.pk}/").json()["assigned_organization"] == cast.b.orgs[
         OrgKind.LOCAL_GOVERNMENT].code
+    # The child's address moved with the case: B reads the learner, A no longer does.
+    assert b.get(f"/api/v1/learners/{new.learner_id}/").status_code == 200
+    assert lsg.get(f"/api/v1/learners/{new.learner_id}/").status_code == 404
 
 
 def test_sources_api(api, officer, cast):

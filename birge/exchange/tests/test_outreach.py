@@ -6,12 +6,16 @@ import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
+from django.urls import reverse
 
+from birge.core import access
+from birge.core.access import Rec
 from birge.core.deadline_models import Clock, Deadline, Notification
 from birge.core.models import AuditEvent, Territory
 from birge.core.roles import OrgKind, Role
 from birge.exchange import services
 from birge.exchange.models import OutreachCase, OutreachState
+from birge.learners import services as learner_services
 from birge.learners.models import DisabilityStatus, Enrolment, Learner
 
 from .conftest import import_register
@@ -182,3 +186,75 @@ def test_find_is_for_the_roles_that_bring_children_in(cast, learners):
     # B's officer finds nothing in A.
     assert services.find_out_of_school(cast.b.users[Role.LOCAL_GOVERNMENT_OFFICER]).opened == []
     assert Territory.objects.filter(pk=cast.a.district.pk).exists()
+
+
+def test_moved_moves_the_childs_address(cast, found, lsg, learners, client):
+    """Passing a case on changes where the child lives: the new territory sees the child, the old one no longer."""
+    aiperi = learners.aiperi
+    aiperi.address = "Ленин көчөсү 5"
+    aiperi.save()
+    case = found.opened[0]
+    services.transition(lsg, case, "move", reason="The family moved to Alamüdün.", moved_to=cast.b.district)
+    aiperi.refresh_from_db()
+    assert (aiperi.territory, aiperi.address) == (cast.b.district, "")  # the old street address went with the old place
+    event = AuditEvent.objects.get(event="learner.moved", learner_id=aiperi.pk)
+    assert event.actor == lsg and event.object_type == "learners.learner"
+    assert event.changes == {"territory": [cast.a.district.pk, cast.b.district.pk], "address": ["Ленин көчөсү 5", ""]}
+    assert f"Outreach case {case.pk} passed on to" in event.reason and "The family moved" in event.reason
+    b_lsg, b_district = cast.b.users[Role.LOCAL_GOVERNMENT_OFFICER], cast.b.users[Role.DISTRICT_OFFICER]
+    a_district = cast.a.users[Role.DISTRICT_OFFICER]
+    # The old territory's officers no longer reach the child; the new territory's do, by the address.
+    for user in (lsg, a_district):
+        assert not Learner.objects.visible_to(user).filter(pk=aiperi.pk).exists()
+        assert aiperi not in set(services.out_of_school(Learner.objects.visible_to(user)))
+    for user in (b_lsg, b_district):
+        assert Learner.objects.visible_to(user).filter(pk=aiperi.pk).exists()
+        assert aiperi in set(services.out_of_school(Learner.objects.visible_to(user)))
+    # The learner's page and the work list: in B, not in A.
+    client.force_login(b_lsg)
+    assert client.get(reverse("learners:detail", args=[aiperi.pk])).status_code == 200
+    listing = client.get(reverse("exchange:case-list")).content.decode()
+    assert "Айпери" in listing
+    client.force_login(lsg)
+    assert client.get(reverse("learners:detail", args=[aiperi.pk])).status_code == 404
+    # A keeps its own closed case (its work, "moved away") but has nothing open about her.
+    assert "Айпери" not in client.get(reverse("exchange:case-list") + "?open=1").content.decode()
+    assert list(OutreachCase.objects.visible_to(lsg).filter(learner=aiperi).values_list("state", flat=True)) == [
+        OutreachState.MOVED]
+    # Searching again opens nothing: A does not reach her, B's case is open.
+    assert services.find_out_of_school(lsg).opened == [] and services.find_out_of_school(b_lsg).opened == []
+    # Once B's case ends, the child stays B's by her address.
+    services.transition(b_lsg, case.next_case, "not_found", reason="Not at the address given.")
+    assert Learner.objects.visible_to(b_lsg).filter(pk=aiperi.pk).exists()
+    assert not Learner.objects.visible_to(lsg).filter(pk=aiperi.pk).exists()
+
+
+def test_moved_by_an_officer_who_may_not_change_the_record(cast, found, lsg, learners, monkeypatch):
+    """Where the policy does not let the officer change the child's record, the move is the system's consequence."""
+    monkeypatch.setitem(access.MATRIX[Role.LOCAL_GOVERNMENT_OFFICER], Rec.LEARNER, "r")
+    case = found.opened[0]
+    with pytest.raises(PermissionDenied):
+        learner_services.update_learner(lsg, learners.aiperi, address="x")
+    services.transition(lsg, case, "move", reason="Moved to Alamüdün.", moved_to=cast.b.district)
+    learners.aiperi.refresh_from_db()
+    assert learners.aiperi.territory == cast.b.district
+    event = AuditEvent.objects.get(event="learner.moved", learner_id=learners.aiperi.pk)
+    assert event.actor is None and f"step taken by {lsg.username}" in event.reason
+    assert AuditEvent.objects.get(event="outreach.move", object_id=str(case.pk)).actor == lsg
+
+
+def test_moved_leaves_an_archived_record_alone(cast, found, lsg, learners):
+    case = found.opened[0]
+    learner_services.archive_learner(lsg, learners.aiperi, reason="Entered by mistake.")
+    services.transition(lsg, case, "move", reason="Moved.", moved_to=cast.b.district)
+    learners.aiperi.refresh_from_db()
+    assert learners.aiperi.territory == cast.a.district
+    assert not AuditEvent.objects.filter(event="learner.moved").exists()
+
+
+def test_record_move_checks_the_right_to_change_the_record(cast, learners):
+    with pytest.raises(PermissionDenied):
+        learner_services.record_move(cast.b.users[Role.LOCAL_GOVERNMENT_OFFICER], learners.aiperi,
+                                     territory=cast.b.district, reason="x")
+    learners.aiperi.refresh_from_db()
+    assert learners.aiperi.territory == cast.a.district
