@@ -250,6 +250,9 @@ SPECTACULAR_SETTINGS = {
         "RegisterPurposeEnum": "birge.exchange.models.Purpose",
         "LinkMethodEnum": "birge.exchange.models.LinkMethod",
         "PairDecisionEnum": "birge.exchange.models.Decision",
+        "SourceKindEnum": "birge.exchange.models.AgencyKind",
+        "SameChildRelationEnum": "birge.exchange.models.SameChildRelation",
+        "RelationEnum": "birge.learners.models.GuardianLink.Relation",
         "PlanReviewDecisionEnum": "birge.plans.models.ReviewDecision",
     },
 }

@@ -12,7 +12,8 @@ access policy, the checks, the audit trail and the deadlines are the same as on 
   201 with the batch; 400 with ``report`` (every unusable row by line and column) when nothing was
   imported; 409 with ``batch`` (the earlier batch's id, when within reach) for a re-import.
   Actions: ``POST …/{id}/link/``, ``POST …/{id}/withdraw/`` (``reason``).
-* ``/api/v1/exchange/rows/`` — imported rows (``batch``, ``link_state``, ``problems``, ``q``);
+* ``/api/v1/exchange/rows/`` — imported rows (``batch``, ``link_state``, ``problems``, ``q``), each
+  with ``same_child_rows``: the rows of the same child in other registers within the caller's reach;
   ``POST …/{id}/register/`` registers a row without a match as a learner.
 * ``/api/v1/exchange/pairs/`` — candidate pairs with per-field levels and weights (``state``,
   ``reason``, ``batch``; ``?queue=1`` the review queue); ``POST …/{id}/decide/`` (``decision``:
@@ -47,7 +48,7 @@ from . import labels, services
 from .filters import BatchFilter, CaseFilter, PairFilter, PersonFilter
 from .models import (
     AgencyKind, Decision, ImportBatch, ImportedPerson, ImportSource, LearnerMerge, LegalBasis, MatchLink, OutreachCase,
-    Purpose,
+    LinkState, Purpose, SameChildRelation,
 )
 
 # --- sources --------------------------------------------------------------------------------------------
@@ -235,17 +236,40 @@ class BatchViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 # --- rows -----------------------------------------------------------------------------------------------
 
 
+class SameChildRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="person.pk", help_text=_("The other row's id."))
+    batch = serializers.IntegerField(source="person.batch_id")
+    row_number = serializers.IntegerField(source="person.row_number")
+    source_kind = serializers.ChoiceField(source="person.batch.source.kind", choices=AgencyKind.choices)
+    relation = serializers.ChoiceField(choices=SameChildRelation.choices, help_text=_(
+        "The same child (linked from the link threshold, directly or through other rows) or possibly the same "
+        "child (their own pair between the thresholds)."))
+    score = serializers.FloatField(allow_null=True, help_text=_(
+        "Match probability of the two rows' own pair; null when they are linked through other rows."))
+    link_state = serializers.ChoiceField(source="person.link_state", choices=LinkState.choices)
+
+
 class PersonSerializer(serializers.ModelSerializer):
     territory = serializers.SlugRelatedField(slug_field="code", read_only=True)
     learner = serializers.SerializerMethodField(help_text=_("The linked learner's id (null when none or out of reach)."))
     linked = serializers.SerializerMethodField()
+    same_child_rows = serializers.SerializerMethodField(help_text=_(
+        "Rows of the same child in other registers that you may see."))
 
     class Meta:
         model = ImportedPerson
         fields = ["id", "batch", "row_number", "record_id", "pin", "last_name", "first_name", "patronymic", "birth_date",
                   "sex", "region", "district", "settlement", "territory", "details", "raw", "problems", "link_state",
-                  "linked", "learner", "link_method", "link_score"]
+                  "linked", "learner", "link_method", "link_score", "same_child_rows"]
         read_only_fields = fields
+
+    @extend_schema_field(SameChildRowSerializer(many=True))
+    def get_same_child_rows(self, obj) -> list[dict]:
+        rows = self.context.get("same_child")
+        if rows is None:
+            request = self.context.get("request")
+            rows = services.same_child_rows(request.user, [obj])
+        return SameChildRowSerializer(rows.get(obj.pk, []), many=True).data
 
     def get_learner(self, obj) -> int | None:
         visible = self.context.get("visible_learners")
@@ -281,6 +305,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
         ctx = super().get_serializer_context()
         if getattr(self, "_page_learners", None) is not None:
             ctx["visible_learners"] = self._page_learners
+            ctx["same_child"] = self._same_child
         return ctx
 
     def list(self, request, *args, **kwargs):
@@ -288,6 +313,7 @@ class PersonViewSet(viewsets.ReadOnlyModelViewSet):
         page = self.paginate_queryset(qs)
         ids = [p.learner_id for p in page if p.learner_id]
         self._page_learners = set(Learner.objects.visible_to(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+        self._same_child = services.same_child_rows(request.user, page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
@@ -325,12 +351,24 @@ class PairSerializer(serializers.ModelSerializer):
     reason_text = serializers.SerializerMethodField()
     decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
     allowed_actions = serializers.SerializerMethodField()
+    via = serializers.SerializerMethodField(help_text=_(
+        "For a pair made through another register: the id of the same child's row there that is linked to this "
+        "learner (null when none or out of your reach)."))
 
     class Meta:
         model = MatchLink
         fields = ["id", "person", "batch", "learner", "score", "weight", "method", "reason", "reason_text", "comparisons",
-                  "state", "created_at", "decided_by", "decided_at", "decision_reason", "allowed_actions"]
+                  "state", "created_at", "decided_by", "decided_at", "decision_reason", "allowed_actions", "via"]
         read_only_fields = fields
+
+    def get_via(self, obj) -> int | None:
+        if obj.via_id is None:
+            return None
+        visible = self.context.get("visible_rows")
+        if visible is None:
+            request = self.context.get("request")
+            return obj.via_id if ImportedPerson.objects.visible_to(request.user).filter(pk=obj.via_id).exists() else None
+        return obj.via_id if obj.via_id in visible else None
 
     def _visible(self, obj) -> bool:
         visible = self.context.get("visible_learners")
@@ -383,6 +421,9 @@ class PairViewSet(viewsets.ReadOnlyModelViewSet):
         ids = [p.learner_id for p in page]
         ctx = self.get_serializer_context()
         ctx["visible_learners"] = set(Learner.objects.visible_to(request.user).filter(pk__in=ids).values_list("pk", flat=True))
+        via = [p.via_id for p in page if p.via_id]
+        ctx["visible_rows"] = set(ImportedPerson.objects.visible_to(request.user).filter(pk__in=via)
+                                  .values_list("pk", flat=True)) if via else set()
         return self.get_paginated_response(PairSerializer(page, many=True, context=ctx).data)
 
     def retrieve(self, request, *args, **kwargs):

@@ -43,6 +43,9 @@ REASON_LABELS = {
     "different valid PINs": _("Two different valid PINs: never linked automatically."),
     "a rival candidate scores almost as high": _("Another learner scores almost as high (namesakes)."),
     "left record linked to another": _("This learner is linked to another row already."),
+    "possibly the same child as a row of another register": _(
+        "Possibly the same child as a row of another register that is linked to this learner."),
+    "the row has other candidates": _("The row has other candidate learners waiting for review."),
 }
 
 

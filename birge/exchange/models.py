@@ -11,6 +11,10 @@
 * :class:`MatchLink` — one candidate pair (imported person × learner) from the linkage engine,
   with its score and per-field levels and weights: linked automatically, or waiting in the
   clerical review queue until a person accepts, rejects or marks it unsure (reversible).
+* :class:`PersonLink` — two rows of different batches (registers) that the same engine found to
+  be one child while neither has a learner: "the same child" from the link threshold, "possibly
+  the same child" between the thresholds. When one of them gets a learner, the rows that are the
+  same child follow it (a :class:`MatchLink` through the other register's row).
 * :class:`OutreachCase` — an out-of-school child with a disability or a concern, assigned to the
   local self-government of residence, worked through named states to an outcome.
 
@@ -144,6 +148,7 @@ class LinkMethod(models.TextChoices):
     PROBABILISTIC = "probabilistic", _("Probabilistic: names, birth date, sex and territory")
     CLERICAL = "clerical", _("Accepted by a reviewer")
     REGISTERED = "registered", _("Registered as a new learner")
+    OTHER_REGISTER = "other-register", _("Through the same child's row in another register")
 
 
 class ImportedPerson(models.Model):
@@ -229,6 +234,10 @@ class MatchLink(models.Model):
                                    verbose_name=_("decided by"))
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     decision_reason = models.TextField(_("reason"), blank=True)
+    via = models.ForeignKey(ImportedPerson, models.SET_NULL, null=True, blank=True, related_name="+",
+                            verbose_name=_("through the register row"),
+                            help_text=_("For a pair made through another register: the row of the same child that was "
+                                        "linked to this learner."))
 
     objects = VisibleQuerySet.as_manager()
 
@@ -243,6 +252,59 @@ class MatchLink(models.Model):
 
     def get_absolute_url(self):
         return reverse("exchange:pair-detail", args=[self.pk])
+
+
+class PersonLink(models.Model):
+    """Two rows of different batches that the linkage engine found to be one child (neither had a learner).
+
+    Stored once per unordered pair (``person_a`` is the row with the smaller id). The rows linked to
+    each other from the link threshold form a group: the same child in several registers.
+    """
+
+    class State(models.TextChoices):
+        LINKED = "linked", _("The same child")
+        PENDING = "pending", _("Possibly the same child")
+        WITHDRAWN = "withdrawn", _("Withdrawn with a batch")
+
+    person_a = models.ForeignKey(ImportedPerson, models.CASCADE, related_name="person_links_a",
+                                 verbose_name=_("register row"))
+    person_b = models.ForeignKey(ImportedPerson, models.CASCADE, related_name="person_links_b",
+                                 verbose_name=_("row in another register"))
+    batch = models.ForeignKey(ImportBatch, models.CASCADE, related_name="person_links",
+                              verbose_name=_("found when linking batch"))
+    score = models.FloatField(_("match probability"))
+    weight = models.FloatField(_("weight (log2 odds)"))
+    method = models.CharField(_("method"), max_length=15, choices=LinkMethod.choices)
+    reason = models.CharField(_("why it was not linked"), max_length=200, blank=True)
+    fields = models.JSONField(_("per-field levels and weights"), default=list)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, db_index=True)
+    created_at = models.DateTimeField(_("found"), default=timezone.now)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    objects = VisibleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-score", "id"]
+        verbose_name = _("pair of register rows")
+        verbose_name_plural = _("pairs of register rows")
+        constraints = [
+            models.UniqueConstraint(fields=["person_a", "person_b"], name="personlink_pair_unique"),
+            models.CheckConstraint(condition=Q(person_a__lt=models.F("person_b")), name="personlink_pair_ordered"),
+        ]
+
+    def __str__(self):
+        return str(_("Rows %(a)s and %(b)s")) % {"a": self.person_a_id, "b": self.person_b_id}
+
+    def other(self, person_id: int) -> int:
+        """The id of the pair's other row."""
+        return self.person_b_id if person_id == self.person_a_id else self.person_a_id
+
+
+class SameChildRelation(models.TextChoices):
+    """How a row of another register relates to a given row (shown on the row, not stored)."""
+
+    SAME = "same-child", _("The same child")
+    POSSIBLY = "possibly-same-child", _("Possibly the same child")
 
 
 class OutreachState(models.TextChoices):

@@ -17,7 +17,11 @@ Linkage (:func:`link_batch`) runs the engine of ``birge.exchange.linkage`` with 
 register as LEFT and the batch as RIGHT (each row to at most one learner): exact on a valid PIN
 agreeing with birth date and sex, probabilistic otherwise; pairs from
 ``BIRGE_LINKAGE["link_threshold"]`` link, pairs from ``review_threshold`` wait in the clerical
-review queue (:func:`decide`, :func:`undo`).
+review queue (:func:`decide`, :func:`undo`). The batch's rows still without a learner are then
+linked, by the same engine, to the rows without a learner of the other batches
+(:class:`~.models.PersonLink`: the same child in another register); when one row of such a group
+gets a learner — registered, accepted in review or linked by a later run — the others follow it
+(:func:`_spread`).
 
 Outreach (:func:`find_out_of_school`, :func:`open_case`, :func:`transition`) is in the second
 half of this module.
@@ -55,7 +59,7 @@ from .linkage import LinkConfig, link
 from .linkage.records import prepare
 from .models import (
     OPEN_OUTREACH_STATES, AgencyKind, Decision, ImportBatch, ImportedPerson, ImportSource, LearnerMerge, LegalBasis,
-    LinkMethod, LinkState, MatchLink, OutreachCase, OutreachState, Purpose,
+    LinkMethod, LinkState, MatchLink, OutreachCase, OutreachState, PersonLink, Purpose, SameChildRelation,
 )
 
 log = logging.getLogger(__name__)
@@ -309,7 +313,18 @@ def withdraw_batch(actor, batch: ImportBatch, *, reason: str) -> ImportBatch:
     batch.save(update_fields=["status", "withdrawn_at", "withdraw_reason"])
     MatchLink.objects.filter(person__batch=batch, state__in=[MatchLink.State.PENDING, MatchLink.State.UNSURE]).update(
         state=MatchLink.State.WITHDRAWN)
-    audit.record_transition(actor, batch, old, batch.status, event="import_batch.withdrawn", reason=reason)
+    # The rows of other registers no longer count as the same child as this batch's rows; pairs proposed
+    # through them leave the review queue (links already made stay, as the batch's own do).
+    across = PersonLink.objects.filter(Q(person_a__batch=batch) | Q(person_b__batch=batch)).exclude(
+        state=PersonLink.State.WITHDRAWN).update(state=PersonLink.State.WITHDRAWN, withdrawn_at=batch.withdrawn_at)
+    proposed = list(MatchLink.objects.filter(via__batch=batch, method=LinkMethod.OTHER_REGISTER, state__in=OPEN_REVIEW)
+                    .exclude(person__batch=batch).select_related("person", "person__batch"))
+    MatchLink.objects.filter(pk__in=[p.pk for p in proposed]).update(state=MatchLink.State.WITHDRAWN)
+    for person in {p.person_id: p.person for p in proposed}.values():
+        _refresh_person(person)
+    audit.record(actor, AuditEvent.Action.TRANSITION, batch, event="import_batch.withdrawn", reason=reason,
+                 changes={"state": [old, batch.status], "same_child_pairs_withdrawn": across,
+                          "pairs_through_it_withdrawn": len(proposed)})
     return batch
 
 
@@ -373,7 +388,9 @@ def link_batch(actor, batch: ImportBatch, *, progress=None, config: LinkConfig |
     """Link the batch's rows to the learners: links, review pairs, no-match; returns the run statistics.
 
     Rows linked or waiting for review are left alone; pairs a reviewer rejected are not proposed
-    again. May run again later (new learners are registered every day).
+    again. May run again later (new learners are registered every day). A row linked now passes its
+    learner on to the rows that are the same child in other registers; then the rows left without a
+    learner are linked to the other batches' rows without one (:func:`link_across`).
     """
     _require_write(actor, batch)
     batch = ImportBatch.objects.get(pk=batch.pk)
@@ -417,6 +434,11 @@ def link_batch(actor, batch: ImportBatch, *, progress=None, config: LinkConfig |
         MatchLink.objects.bulk_create(new_pairs, batch_size=2000)
         in_review = {pair.person_id for pair in new_pairs if pair.state == MatchLink.State.PENDING} - set(linked_person)
         counts = _save_link_states(batch, linked_person, in_review)
+        # Rows linked now that were the same child as rows of other registers pass the learner on.
+        holders = ImportedPerson.objects.filter(batch=batch, link_state=LinkState.LINKED).filter(_in_person_links(
+            PersonLink.State.LINKED)).values_list("pk", "learner_id")
+        origins = {pk: learner_id for pk, learner_id in holders if pk in linked_person}
+        counts["linked_through"] = _spread(actor, origins) if origins else 0
         old = batch.status
         batch.status = ImportBatch.Status.LINKED
         batch.linked_at = now
@@ -432,7 +454,7 @@ def link_batch(actor, batch: ImportBatch, *, progress=None, config: LinkConfig |
         audit.record_transition(actor, batch, old, batch.status, event="import_batch.linked", reason=_(
             "%(linked)d rows linked, %(review)d sent to review, %(none)d without a match.") % {
             "linked": counts["linked"], "review": counts["review"], "none": counts["no_match"]})
-    return batch.link_stats
+    return link_across(actor, batch, config=cfg, progress=progress)
 
 
 def _save_link_states(batch, linked_person: dict, in_review: set) -> dict:
@@ -443,6 +465,345 @@ def _save_link_states(batch, linked_person: dict, in_review: set) -> dict:
     review = linkable_persons(batch).filter(pk__in=in_review).update(link_state=LinkState.REVIEW)
     no_match = linkable_persons(batch).update(link_state=LinkState.NO_MATCH)
     return {"linked": len(linked_person), "review": review, "no_match": no_match}
+
+
+# --- the same child in other registers ------------------------------------------------------------------
+#
+# A child on no register of learners may be in several agency registers (the MSEK register and a
+# health referral list, or this month's and last month's delivery of one register). The rows without
+# a learner are linked to each other by the same engine, thresholds and records as the learner run:
+# from the link threshold a PersonLink is "the same child", between the thresholds "possibly". The
+# rows linked as the same child form a group (a connected set of pairs); when one of them gets a
+# learner, every other row of the group is linked to it too (:func:`_spread`), and the rows only
+# possibly the same child are proposed in the review queue with that learner. Nothing is decided on a
+# PersonLink itself: a person decides on the row × learner pairs it leads to (accept, reject, undo).
+
+CHUNK = 500  # ids per IN (...) list
+
+
+def _in_person_links(state, field: str = "pk") -> Q:
+    """Rows (``field`` holding a row id) that are one side of a PersonLink in ``state``."""
+    links = PersonLink.objects.filter(state=state)
+    return Q(**{f"{field}__in": links.values("person_a_id")}) | Q(**{f"{field}__in": links.values("person_b_id")})
+
+
+def _edges(row_ids, state) -> list[PersonLink]:
+    """The PersonLinks in ``state`` with one side among ``row_ids``, once each, oldest first."""
+    ids = list(row_ids)
+    found: dict[int, PersonLink] = {}
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        for link_ in PersonLink.objects.filter(state=state).filter(Q(person_a_id__in=chunk) | Q(person_b_id__in=chunk)):
+            found[link_.pk] = link_
+    return [found[k] for k in sorted(found)]
+
+
+class _Groups:
+    """Union-find over row ids (the groups of rows linked as one child)."""
+
+    def __init__(self):
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        root = x
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while self.parent.get(x, x) != root:  # path compression
+            self.parent[x], x = root, self.parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def same_child_groups(row_ids, *, limit: int = 200) -> dict[int, set[int]]:
+    """For each of ``row_ids``, the other rows linked to it as the same child (directly or through other rows).
+
+    Walks the pairs outwards from the given rows, one query per step, at most ``limit`` rows in all.
+    """
+    groups = _Groups()
+    seen = set(row_ids)
+    frontier = set(row_ids)
+    while frontier and len(seen) <= limit:
+        nxt = set()
+        for edge in _edges(frontier, PersonLink.State.LINKED):
+            groups.union(edge.person_a_id, edge.person_b_id)
+            for pk in (edge.person_a_id, edge.person_b_id):
+                if pk not in seen:
+                    seen.add(pk)
+                    nxt.add(pk)
+        frontier = nxt
+    members: dict[int, set[int]] = {}
+    for pk in seen:
+        members.setdefault(groups.find(pk), set()).add(pk)
+    return {pk: members[groups.find(pk)] - {pk} for pk in row_ids}
+
+
+def _other_rows_without_learner(batch: ImportBatch):
+    """LEFT of the run across registers: rows of the other batches (not withdrawn) without a learner."""
+    return (ImportedPerson.objects.filter(link_state=LinkState.NO_MATCH).exclude(batch=batch)
+            .exclude(batch__status=ImportBatch.Status.WITHDRAWN))
+
+
+def _stand_ins(batch: ImportBatch) -> set[int]:
+    """Rows of the other registers left out of LEFT: all but one row of each group found to be one child.
+
+    A child already found in two registers would otherwise be two equally good candidates for the new
+    row, and the engine sends such rivals to review (the namesake rule). One row stands for the group:
+    the one with a valid PIN and the most fields filled.
+    """
+    groups = _Groups()
+    edges = PersonLink.objects.filter(state=PersonLink.State.LINKED, person_a__link_state=LinkState.NO_MATCH,
+                                      person_b__link_state=LinkState.NO_MATCH).values_list("person_a_id", "person_b_id")
+    for a, b in edges.iterator(chunk_size=5000):
+        groups.union(a, b)
+    if not groups.parent:
+        return set()
+    best: dict[int, tuple] = {}
+    members = []
+    rows = (_other_rows_without_learner(batch).filter(_in_person_links(PersonLink.State.LINKED))
+            .values_list("pk", "pin", "last_name", "patronymic", "sex", "territory_id"))
+    for pk, pin, last, patronymic, sex, territory in rows.iterator(chunk_size=5000):
+        root = groups.find(pk)
+        key = (bool(pin) and is_valid_pin(pin), bool(last), bool(patronymic), bool(sex), territory is not None, -pk)
+        if root not in best or key > best[root][0]:
+            best[root] = (key, pk)
+        members.append(pk)
+    keep = {pk for _key, pk in best.values()}
+    return {pk for pk in members if pk not in keep}
+
+
+def link_across(actor, batch: ImportBatch, *, config: LinkConfig | None = None, progress=None) -> dict:
+    """Link the batch's rows without a learner to the rows without a learner of the other batches.
+
+    Runs after :func:`link_batch`'s learner run (which calls it); the same engine, thresholds and
+    records. Each pair is stored once (a PersonLink); a pair found before is left as it is. Returns
+    the batch's statistics with the counts of this run added.
+    """
+    _require_write(actor, batch)
+    batch = ImportBatch.objects.get(pk=batch.pk)
+    if batch.status == ImportBatch.Status.WITHDRAWN:
+        raise ValidationError(_("This batch is withdrawn."))
+    cfg = config or LinkConfig(link_threshold=conf.linkage("link_threshold"),
+                               review_threshold=conf.linkage("review_threshold"), workers=conf.linkage("workers"))
+    right = batch.persons.filter(link_state=LinkState.NO_MATCH)
+    left = _other_rows_without_learner(batch)
+    n_right = right.count()
+    found, compared = [], 0
+    if n_right and left.exists():
+        skip = _stand_ins(batch)
+        records = (r for r in person_records(left) if int(r[0]) not in skip)
+        result = link(records, person_records(right), cfg, progress=progress, right_total=n_right)
+        found = [(p, PersonLink.State.LINKED) for p in result.links] + [(p, PersonLink.State.PENDING) for p in result.review]
+        compared = result.stats.get("left_records", 0)
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        now = timezone.now()
+        new = []
+        if batch.status != ImportBatch.Status.WITHDRAWN:  # withdrawn while the engine ran: nothing is kept
+            existing = set(PersonLink.objects.filter(Q(person_a__batch=batch) | Q(person_b__batch=batch))
+                           .values_list("person_a_id", "person_b_id"))
+            for p, state in found:
+                a, b = sorted((int(p.left_id), int(p.right_id)))
+                if (a, b) in existing:
+                    continue
+                existing.add((a, b))
+                new.append(PersonLink(person_a_id=a, person_b_id=b, batch=batch, score=p.score, weight=p.weight,
+                                      method=LinkMethod.PIN if p.method == "pin" else LinkMethod.PROBABILISTIC,
+                                      reason=p.reason[:200], fields=[list(f) for f in p.fields], state=state,
+                                      created_at=now))
+            PersonLink.objects.bulk_create(new, batch_size=2000)
+        made = PersonLink.objects.filter(batch=batch, created_at=now)
+        # The other row's batch withdrawn while the engine ran: that pair does not count.
+        made.filter(Q(person_a__batch__status=ImportBatch.Status.WITHDRAWN)
+                    | Q(person_b__batch__status=ImportBatch.Status.WITHDRAWN)).update(
+            state=PersonLink.State.WITHDRAWN, withdrawn_at=now)
+        # A row given a learner while the engine ran passes it on along its new pairs.
+        holders = ImportedPerson.objects.filter(learner__isnull=False, link_state=LinkState.LINKED).filter(
+            Q(pk__in=made.filter(state=PersonLink.State.LINKED).values("person_a_id"))
+            | Q(pk__in=made.filter(state=PersonLink.State.LINKED).values("person_b_id")))
+        origins = dict(holders.values_list("pk", "learner_id"))
+        through = _spread(actor, origins) if origins else 0
+        stats = dict(batch.link_stats or {})
+        counts = {
+            "register_rows_compared": compared,
+            "same_child_links": made.filter(state=PersonLink.State.LINKED).count(),
+            "possible_same_child": made.filter(state=PersonLink.State.PENDING).count(),
+            "rows_in_other_registers": in_other_registers(batch.persons.all()).count(),
+            "linked_through": stats.get("linked_through", 0) + through,
+        }
+        stats.update(counts)
+        stats["progress"] = {"stage": "done", "done": 1, "total": 1, "at": now.isoformat()}
+        batch.link_stats = stats
+        batch.save(update_fields=["link_stats"])
+        audit.record(actor, AuditEvent.Action.UPDATE, batch, event="import_batch.linked_across", changes=counts, reason=_(
+            "Rows without a learner compared with %(compared)d rows of other registers: %(same)d pairs of the same "
+            "child, %(possible)d possibly the same child; %(through)d rows linked to a learner through another "
+            "register.") % {"compared": compared, "same": counts["same_child_links"],
+                            "possible": counts["possible_same_child"], "through": counts["linked_through"]})
+    return batch.link_stats
+
+
+_FIXED_MODEL = None
+
+
+def _row_learner_fields(person_id: int, learner_id: int) -> list:
+    """The engine's per-field comparison of a row and a learner (levels with the fixed model's weights)."""
+    global _FIXED_MODEL
+    from .linkage.compare import compare
+    from .linkage.model import train
+
+    if _FIXED_MODEL is None:
+        _FIXED_MODEL = train([], [], prior_match=1e-4)
+    (row,) = person_records(ImportedPerson.objects.filter(pk=person_id))
+    (learner,) = learner_records(Learner.objects.filter(pk=learner_id))
+    return [list(f) for f in _FIXED_MODEL.explain(compare(learner, row))]
+
+
+def _pass_on(actor, person_id: int, learner_id: int, via: ImportedPerson, edge: PersonLink, *,
+             possible: bool) -> MatchLink | bool:
+    """Link (or propose) one row to the learner of a row that is the same child (or possibly) in another register.
+
+    Returns the pair made, True when the row holds that learner already, False when nothing was
+    done: a row of a withdrawn batch, a row linked to another learner, a pair decided or proposed
+    before (a rejection is never proposed again).
+    """
+    person = ImportedPerson.objects.select_for_update(of=("self",)).select_related("batch").get(pk=person_id)
+    if person.batch.status == ImportBatch.Status.WITHDRAWN:
+        return False
+    pairs = list(person.candidates.all())
+    active = next((p for p in pairs if p.state in ACTIVE_LINK), None)
+    if active is not None:
+        return active.learner_id == learner_id
+    if any(p.learner_id == learner_id for p in pairs):
+        return False
+    state, reason = MatchLink.State.LINKED, ""
+    if possible:
+        state, reason = MatchLink.State.PENDING, "possibly the same child as a row of another register"
+    elif ImportedPerson.objects.filter(batch_id=person.batch_id, learner_id=learner_id).exists():
+        state, reason = MatchLink.State.PENDING, "left record linked to another"
+    elif any(p.state in OPEN_REVIEW for p in pairs):
+        state, reason = MatchLink.State.PENDING, "the row has other candidates"
+    pair = MatchLink(person=person, learner_id=learner_id, score=edge.score, weight=edge.weight,
+                     method=LinkMethod.OTHER_REGISTER, reason=reason, fields=_row_learner_fields(person_id, learner_id),
+                     state=state, via=via)
+    pair.save()
+    _refresh_person(person)
+    where = {"line": via.row_number, "batch": via.batch_id}
+    if state == MatchLink.State.LINKED:
+        event, why = "match_link.linked_through", _(
+            "The same child as line %(line)s of batch %(batch)s, another register's row linked to this learner.") % where
+    else:
+        event, why = "match_link.proposed_through", _(
+            "Found through line %(line)s of batch %(batch)s, another register's row linked to this learner; "
+            "waiting for review.") % where
+    audit.record(actor, AuditEvent.Action.CREATE, pair, event=event, changes={"after": audit.snapshot(pair)}, reason=why)
+    return pair
+
+
+def _spread(actor, origins: dict[int, int]) -> int:
+    """Pass the learner of each origin row ({row id: learner id}) on to the rows that are the same child.
+
+    Walks the same-child pairs outwards (one query per step): each row reached is linked to the
+    learner (or proposed for review when in doubt, see :func:`_pass_on`) and passes it on in turn;
+    then the rows possibly the same child as any of them are proposed for review. The acting user's
+    step (registering, accepting, linking) is what authorises this: the rows reached may be in
+    registers of other offices, and each pair made is an audit event in the learner's history.
+    Returns how many pairs were made.
+    """
+    made = 0
+    holders = dict(origins)
+    reached = set(origins)
+    frontier = dict(origins)
+    rows: dict[int, ImportedPerson] = {}
+
+    def row(pk):
+        if pk not in rows:
+            rows[pk] = ImportedPerson.objects.only("pk", "row_number", "batch_id").get(pk=pk)
+        return rows[pk]
+
+    while frontier:
+        nxt: dict[int, int] = {}
+        for edge in _edges(frontier, PersonLink.State.LINKED):
+            for src in (edge.person_a_id, edge.person_b_id):
+                dst = edge.other(src)
+                if src not in frontier or dst in reached:
+                    continue
+                reached.add(dst)
+                outcome = _pass_on(actor, dst, frontier[src], row(src), edge, possible=False)
+                made += isinstance(outcome, MatchLink)
+                if outcome is True or (isinstance(outcome, MatchLink) and outcome.state == MatchLink.State.LINKED):
+                    nxt[dst] = frontier[src]
+        holders.update(nxt)
+        frontier = nxt
+    for edge in _edges(holders, PersonLink.State.PENDING):
+        for src in (edge.person_a_id, edge.person_b_id):
+            dst = edge.other(src)
+            if src in holders and dst not in reached:
+                reached.add(dst)
+                made += isinstance(_pass_on(actor, dst, holders[src], row(src), edge, possible=True), MatchLink)
+    return made
+
+
+@dataclass
+class SameChildRow:
+    """A row of another register that is (or possibly is) the same child as a given row."""
+
+    SAME = SameChildRelation.SAME.value
+    POSSIBLY = SameChildRelation.POSSIBLY.value
+
+    person: ImportedPerson
+    relation: str  # SAME (linked from the link threshold) or POSSIBLY (between the thresholds)
+    score: float | None  # the probability of their own pair; None when linked through other rows
+
+    @property
+    def is_same(self) -> bool:
+        return self.relation == self.SAME
+
+
+def same_child_rows(user, persons) -> dict[int, list[SameChildRow]]:
+    """For each row of ``persons``, the rows of the same child in other registers that ``user`` may see.
+
+    The same child: every row linked to it through same-child pairs (directly, with the pair's
+    probability, or through other rows); possibly the same child: its own pairs between the
+    thresholds. Rows out of the user's reach are simply not listed.
+    """
+    ids = [p.pk for p in persons]
+    if not ids:
+        return {}
+    groups = same_child_groups(ids)
+    direct: dict[tuple[int, int], PersonLink] = {}
+    possible: dict[int, dict[int, PersonLink]] = {}
+    for state in (PersonLink.State.LINKED, PersonLink.State.PENDING):
+        for edge in _edges(ids, state):
+            for src in (edge.person_a_id, edge.person_b_id):
+                if src in groups:
+                    if state == PersonLink.State.LINKED:
+                        direct[(src, edge.other(src))] = edge
+                    elif edge.other(src) not in groups[src]:
+                        possible.setdefault(src, {})[edge.other(src)] = edge
+    wanted = set().union(*groups.values(), *(set(d) for d in possible.values()))
+    visible = {p.pk: p for p in ImportedPerson.objects.visible_to(user).filter(pk__in=list(wanted))
+               .select_related("batch", "batch__source", "territory")} if wanted else {}
+    out: dict[int, list[SameChildRow]] = {}
+    for pk in ids:
+        rows = []
+        for other in sorted(groups[pk]):
+            if other in visible:
+                edge = direct.get((pk, other))
+                rows.append(SameChildRow(visible[other], SameChildRow.SAME, edge.score if edge else None))
+        for other, edge in sorted(possible.get(pk, {}).items()):
+            if other in visible:
+                rows.append(SameChildRow(visible[other], SameChildRow.POSSIBLY, edge.score))
+        out[pk] = rows
+    return out
+
+
+def in_other_registers(persons):
+    """The rows of ``persons`` (a queryset) linked as the same child to a row of another register."""
+    return persons.filter(_in_person_links(PersonLink.State.LINKED))
 
 
 def should_link_inline(batch: ImportBatch) -> bool:
@@ -542,6 +903,8 @@ def decide(actor, pair: MatchLink, decision: str, *, reason: str = "") -> MatchL
     pair.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
     _refresh_person(person)
     audit.record_transition(actor, pair, old, pair.state, event=f"match_link.{pair.state}", reason=reason)
+    if pair.state == MatchLink.State.ACCEPTED:
+        _spread(actor, {person.pk: pair.learner_id})
     return pair
 
 
@@ -565,7 +928,24 @@ def undo(actor, pair: MatchLink, *, reason: str) -> MatchLink:
     pair.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
     _refresh_person(pair.person)
     audit.record_transition(actor, pair, old, pair.state, event="match_link.undone", reason=reason)
+    if old in ACTIVE_LINK:
+        _undo_through(actor, pair, reason)
     return pair
+
+
+def _undo_through(actor, pair: MatchLink, reason: str) -> None:
+    """The links made automatically through a row whose link is undone go back to the review queue too."""
+    followers = MatchLink.objects.select_for_update(of=("self",)).filter(
+        via_id=pair.person_id, learner_id=pair.learner_id, method=LinkMethod.OTHER_REGISTER, state=MatchLink.State.LINKED)
+    for follower in followers.select_related("person", "person__batch"):
+        why = _("Undone with pair %(id)s, through which it was made: %(reason)s") % {"id": pair.pk, "reason": reason}
+        follower.state = MatchLink.State.PENDING
+        follower.decided_by, follower.decided_at, follower.decision_reason = actor, timezone.now(), why
+        follower.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
+        _refresh_person(follower.person)
+        audit.record_transition(actor, follower, MatchLink.State.LINKED, follower.state, event="match_link.undone",
+                                reason=why)
+        _undo_through(actor, follower, reason)
 
 
 def allowed_decisions(user, pair: MatchLink) -> list[str]:
@@ -646,6 +1026,7 @@ def register_person(actor, person: ImportedPerson, *, confirm_new: bool = False)
     audit.record(actor, AuditEvent.Action.CREATE, pair, event="imported_person.registered",
                  changes={"after": audit.snapshot(pair)}, reason=_("Batch %(batch)s, line %(line)s.") % {
                      "batch": person.batch_id, "line": person.row_number})
+    _spread(actor, {person.pk: learner.pk})  # the same child's rows in other registers follow
     return learner
 
 

@@ -172,6 +172,7 @@ def batch_detail(request, pk):
         counts[state.replace("-", "_")] = n
     can_write = access.can_write(user, batch)
     progress = (batch.link_stats or {}).get("progress") or {}
+    counts["other_registers"] = services.in_other_registers(ImportedPerson.objects.visible_to(user).filter(batch=batch)).count()
     return render(request, "exchange/batch_detail.html", {
         "batch": batch, "filter": filterset, "page_obj": page, "persons": page.object_list,
         "query_string": _query_without_page(request), "counts": counts, "states": LinkState,
@@ -257,8 +258,9 @@ def person_detail(request, pk):
         p.reason_text = labels.reason_label(p.reason)
     can_register = (access.can_write(user, person) and person.link_state == LinkState.NO_MATCH
                     and person.batch.status != ImportBatch.Status.WITHDRAWN)
+    same_child = services.same_child_rows(user, [person])[person.pk]
     return render(request, "exchange/person_detail.html", {
-        "person": person, "pairs": pairs, "learner_visible": person.learner_id in visible,
+        "person": person, "pairs": pairs, "learner_visible": person.learner_id in visible, "same_child": same_child,
         "field_labels": registers.FIELD_LABELS, "can_register": can_register,
         "register_form": forms.RegisterPersonForm() if can_register else None,
         "details": [(registers.FIELD_LABELS.get(k, k), v) for k, v in (person.details or {}).items()
@@ -359,7 +361,7 @@ def _row(label, left, right, comparison, level, weight):
 
 def _pair(request, pk, action="read") -> MatchLink:
     qs = MatchLink.objects.select_related("person", "person__batch", "person__territory", "learner",
-                                          "learner__territory", "decided_by")
+                                          "learner__territory", "decided_by", "via", "via__batch__source")
     return access.get_visible_or_404(request.user, qs, action, pk=pk)
 
 
@@ -385,6 +387,7 @@ def _pair_page(request, pair, learner_visible, decision_form, undo_form, status=
         "pair": pair, "person": pair.person, "learner": pair.learner, "learner_visible": learner_visible,
         "rows": comparison_rows(pair, learner_visible), "reason_text": labels.reason_label(pair.reason),
         "decision_form": decision_form, "undo_form": undo_form, "rivals": rivals, "history": _history(pair),
+        "via_visible": bool(pair.via_id and ImportedPerson.objects.visible_to(request.user).filter(pk=pair.via_id).exists()),
         "next_pair": services.review_queue(request.user).exclude(pk=pair.pk).order_by("-score", "pk").first(),
     }, status=status)
 
