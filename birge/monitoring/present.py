@@ -16,8 +16,8 @@ DECIMALS = {"percent": 1, "ratio": 2, "count": 0, "median-days": 0, "parity-inde
 def number(value, decimals: int = 0) -> str:
     if value is None:
         return "—"
-    if decimals == 0:
-        value = round(value)
+    # Rounded here: number_format cuts the digits after ``decimals`` off (9.09 would show as 9.0, 18.18 as 18.1).
+    value = round(value) if decimals == 0 else round(value, decimals)
     return formats.number_format(value, decimal_pos=decimals, use_l10n=True, force_grouping=True)
 
 

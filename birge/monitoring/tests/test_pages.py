@@ -187,3 +187,16 @@ def test_drill_down_reaches_the_organizations(client, dataset, cast):
     assert r.context["scope"].key == "o:T-BA" and [s.key for s in r.context["breadcrumbs"]] == ["t:41708222000000", "o:T-BA"]
     (e2,) = [c["row"] for c in r.context["cards"] if c["indicator"].code == "E2"]
     assert (e2.numerator.value, e2.denominator.value) == (1, 1)  # ba1
+
+
+@pytest.mark.parametrize(("value", "kind", "text"), [
+    (100 / 11, "percent", "9.1 %"), (200 / 11, "percent", "18.2 %"), (2 / 3, "ratio", "0.67"), (2.5, "count", "2"),
+    (3.5, "count", "4"), (0.0, "percent", "0.0 %"), (None, "percent", "—"), (1234567.0, "count", "1,234,567"),
+])
+def test_figures_are_rounded_not_cut(value, kind, text):
+    """Django's number_format cuts digits off; a published 1 of 11 is 9.1 %, not 9.0 %. Halves round to even."""
+    from birge.monitoring.models import Indicator
+    from birge.monitoring.present import fmt_value
+
+    with translation.override("en"):
+        assert fmt_value(value, Indicator(kind=kind)) == text
