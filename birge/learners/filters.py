@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_lazy as _, pgettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -148,7 +148,7 @@ class ConsentFilter(django_filters.FilterSet):
 
 
 class DisabilityFilter(django_filters.FilterSet):
-    open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull", label=_("Open"))
+    open = django_filters.BooleanFilter(field_name="closed_at", lookup_expr="isnull", label=pgettext_lazy("state: not closed", "Open"))
 
     class Meta:
         model = DisabilityStatus
