@@ -5,7 +5,9 @@ demo district through the same service as the page: the district's learners with
 status (some in Latin letters, without a PIN, in the Kyrgyz naming form, with a typo), a sibling
 of one of them (the twin signature: it waits in the review queue), and children who are on no
 roster (they are registered as learners and become out-of-school cases for the demo local
-self-government officer, one of them already contacted). Nothing here is real.
+self-government officer, one of them already contacted). A health-referral extract then names two of
+those children again (one in Latin letters): its rows are linked to the register's as the same child,
+and follow them to the learners when they are registered. Nothing here is real.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def generate(ctx):
         given = rng.choice([g for g in (MALE_GIVEN if twin.sex == "male" else FEMALE_GIVEN) if g[:3] != twin.first_name[:3]])
         rows.append([f"MSEK-T{k + 1:03d}", "", twin.last_name, given, twin.patronymic, twin.birth_date.isoformat(),
                      "M" if twin.sex == "male" else "F", region.name_ky, ctx.demo_district.name_ky, "", "ребенок", ""])
+    new_rows = []
     for j in range(NEW_CHILDREN):  # children on no roster, living where the demo local self-government works
         sex = "male" if j % 2 else "female"
         age = rng.randint(4, 12)
@@ -91,10 +94,11 @@ def generate(ctx):
         root = rng.choice(SURNAME_ROOTS)
         given = rng.choice(MALE_GIVEN if sex == "male" else FEMALE_GIVEN)
         kyrgyz = rng.random() < 0.5
-        rows.append([f"MSEK-N{j + 1:03d}", "", "" if kyrgyz else surname(root, sex), given,
-                     kyrgyz_form(father, sex) if kyrgyz else patronymic(father, sex), birth.strftime("%d.%m.%Y"),
-                     "M" if sex == "male" else "F", region.name_ky, ctx.demo_district.name_ky,
-                     home.name_ky if home != ctx.demo_district else "", "ребенок", f"МСЭК-{rng.randint(10000, 99999)}"])
+        new_rows.append([f"MSEK-N{j + 1:03d}", "", "" if kyrgyz else surname(root, sex), given,
+                         kyrgyz_form(father, sex) if kyrgyz else patronymic(father, sex), birth.strftime("%d.%m.%Y"),
+                         "M" if sex == "male" else "F", region.name_ky, ctx.demo_district.name_ky,
+                         home.name_ky if home != ctx.demo_district else "", "ребенок", f"МСЭК-{rng.randint(10000, 99999)}"])
+    rows += new_rows
     if disabled:  # one child entered twice: the health facility registered them again, in Latin letters, without PIN
         child = disabled[-1]
         health = (ctx.orgs_by_district.get((ctx.demo_district.pk, OrgKind.HEALTH_FACILITY)) or [None])[0]
@@ -116,6 +120,7 @@ def generate(ctx):
         return
     batch = outcome.batch
     services.link_batch(officer, batch)
+    health = _health_referrals(officer, sources[1], new_rows, ctx, region, home, rng, today)
     registered = 0
     for person in batch.persons.filter(link_state=LinkState.NO_MATCH).order_by("row_number"):
         try:
@@ -130,4 +135,41 @@ def generate(ctx):
     batch.refresh_from_db()
     ctx.progress(f"exchange: {len(sources)} sources, batch of {batch.rows_imported} rows "
                  f"({batch.link_stats.get('linked', 0)} linked, {batch.link_stats.get('review', 0)} to review), "
-                 f"{registered} registered, {len(found.opened)} outreach cases")
+                 f"{registered} registered, {len(found.opened)} outreach cases; health referrals: "
+                 f"{health.link_stats.get('same_child_links', 0) if health else 0} rows of the same child as the register's")
+
+
+def _health_referrals(officer, source, new_rows, ctx, region, home, rng, today):
+    """A health-referral extract (shared with social protection under an agreement) naming two of the register's
+    unrostered children — one in Latin letters, one with the birth date written day-first — and a child with a
+    concern known to no register: linked to the register's rows as the same child, so that registering those
+    children links the health rows to them too."""
+    header = ["id", "pin", "last_name", "first_name", "patronymic", "birth_date", "sex", "region", "district", "settlement",
+              "Себеби"]
+    concerns = ["Сөзү кечигип чыгууда", "Басууда кыйынчылык", "Угуусу начар"]
+    rows = []
+    for k, row in enumerate(new_rows[:2]):
+        last, first, father = row[2:5]
+        if k == 0:
+            last, first, father = _latin(last), _latin(first), _latin(father)
+        rows.append([f"HR-{k + 1:03d}", "", last, first, father, row[5], row[6], row[7], row[8], row[9], concerns[k]])
+    sex = "female"
+    birth = today.replace(year=today.year - 3, day=min(today.day, 28)) - dt.timedelta(days=rng.randint(30, 300))
+    father = rng.choice(MALE_GIVEN)
+    rows.append(["HR-003", "", surname(rng.choice(SURNAME_ROOTS), sex), rng.choice(FEMALE_GIVEN), patronymic(father, sex),
+                 birth.strftime("%d.%m.%Y"), "F", region.name_ky, ctx.demo_district.name_ky,
+                 home.name_ky if home != ctx.demo_district else "", concerns[2]])
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    outcome = services.import_file(
+        officer, source=source, file_name=f"health-referrals-{ctx.demo_district.code}-{today:%Y-%m}.csv",
+        data=buf.getvalue().encode("utf-8"), legal_basis="agreement",
+        legal_reference="Саламаттык сактоо жана социалдык коргоо органдарынын ортосундагы маалымат алмашуу макулдашуусу",
+        purpose="out-of-school")
+    if not outcome.committed:
+        return None
+    services.link_batch(officer, outcome.batch)
+    outcome.batch.refresh_from_db()
+    return outcome.batch
