@@ -94,7 +94,9 @@ class Screening(models.Model):
         verbose_name = _("functioning screening")
         verbose_name_plural = _("functioning screenings")
         indexes = [
-            models.Index(fields=["learner", "status"]),
+            # A learner's screenings of a period (the monitoring flags look them up per learner): with the
+            # date in the index no planner prefers scanning every screening of the period instead.
+            models.Index(fields=["learner", "status", "interview_date"], name="screening_learner_period"),
             models.Index(fields=["status", "interview_date"]),
             models.Index(fields=["instrument", "status"]),
         ]
