@@ -44,7 +44,7 @@ from birge.core.access import Rec
 from birge.core.models import AuditEvent, Organization, Territory
 from birge.learners.models import Learner
 
-from . import labels, services
+from . import labels, registers, services
 from .filters import BatchFilter, CaseFilter, PairFilter, PersonFilter
 from .models import (
     AgencyKind, Decision, ImportBatch, ImportedPerson, ImportSource, LearnerMerge, LegalBasis, MatchLink, OutreachCase,
@@ -136,7 +136,8 @@ class _ProvenanceSerializer(serializers.Serializer):
 
 
 class BatchFileSerializer(_ProvenanceSerializer):
-    file = serializers.FileField(help_text=_("CSV (UTF-8 or Windows-1251) or XLSX."))
+    file = serializers.FileField(help_text=_("CSV (UTF-8 or Windows-1251) or XLSX, up to BIRGE_IMPORT max_file_mb "
+                                             "(200 MB by default)."), validators=[registers.check_file_size])
 
 
 class BatchRowsSerializer(_ProvenanceSerializer):

@@ -54,7 +54,7 @@ class SourceForm(Form):
 
 class UploadForm(Form):
     source = forms.ModelChoiceField(label=_("Source"), queryset=ImportSource.objects.none(), empty_label=None)
-    file = forms.FileField(label=_("Register file"), help_text=_(
+    file = forms.FileField(label=_("Register file"), validators=[registers.check_file_size], help_text=_(
         "CSV (UTF-8 or Windows-1251) or XLSX. Columns: id, pin, last_name, first_name, patronymic, birth_date, sex, "
         "region, district, settlement; a disability register may add disability_category, disability_from, "
         "disability_until, certificate_number."))

@@ -89,6 +89,18 @@ INDEFINITE_WORDS = {"indefinite", "бессрочно", "бессрочная", 
 MAX_AGE_YEARS = 120
 
 
+def check_file_size(upload) -> None:
+    """Refuse, before reading it, a file larger than the import limit (``BIRGE_IMPORT["max_file_mb"]``)."""
+    from . import conf
+
+    limit = conf.imports("max_file_mb")
+    if upload.size > limit * 1024 * 1024:
+        raise ValidationError(_(
+            "The file is %(size)s MB; files up to %(limit)s MB are imported here. Split it into parts (by district, "
+            "say), or link it on the command line with “birge link”, which reads files of any size.") % {
+            "size": f"{upload.size / 1024 / 1024:.0f}", "limit": limit}, code="too-large")
+
+
 def aliases_for(mapping: dict | None) -> dict[str, list[str]]:
     """The headings accepted for each field: the source's own first, then the usual ones."""
     out = {}

@@ -942,8 +942,20 @@ def flags_expression(ctx: Ctx):
     return ExpressionWrapper(reduce(operator.add, terms), output_field=BigIntegerField())
 
 
+_LAYOUTS: dict[tuple, str] = {}
+
+
 def layout_signature() -> str:
-    """Changes when the meaning of the summary's flags changes (new flag, new source wired)."""
+    """Changes when the meaning of the summary's flags changes (new flag, new source wired).
+
+    The flags and sources are fixed once the process has started; the final grade is a setting."""
+    key = (FLAGS_REVISION, conf.get("BIRGE_MONITORING_FINAL_GRADE"))
+    if key not in _LAYOUTS:
+        _LAYOUTS[key] = _layout_signature()
+    return _LAYOUTS[key]
+
+
+def _layout_signature() -> str:
     import hashlib
 
     from . import sources

@@ -22,6 +22,12 @@ class Source:
     models: tuple[str, ...]  # "app_label.Model" candidates, the first found is used
 
     def model(self):
+        # The app registry does not change once it is ready: look each source up once per process.
+        if self.key not in _MODELS or not apps.ready:
+            _MODELS[self.key] = self._find_model()
+        return _MODELS[self.key]
+
+    def _find_model(self):
         if not apps.is_installed(self.app):
             return None
         for label in self.models:
@@ -36,6 +42,7 @@ class Source:
         return self.model() is not None
 
 
+_MODELS: dict[str, object] = {}
 SOURCES: dict[str, Source] = {
     s.key: s
     for s in [

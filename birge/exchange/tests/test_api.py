@@ -187,3 +187,13 @@ def test_openapi_describes_the_exchange_endpoints(cast, client):
         assert path in schema["paths"], path
     body = schema["paths"]["/api/v1/exchange/batches/"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "application/json"} <= set(body)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_anything_is_read(cast, api, officer, msek, settings):
+    settings.BIRGE_IMPORT = {"max_file_mb": 1}
+    big = csv_bytes(REGISTER_ROWS) + b"\n" * (1024 * 1024 + 1)
+    r = api(officer).post("/api/v1/exchange/batches/", {"source": msek.pk, "file": SimpleUploadedFile("big.csv", big),
+                                                        **PROVENANCE}, format="multipart")
+    assert r.status_code == 400 and list(r.json()) == ["file"]
+    assert "files up to 1 MB" in r.json()["file"][0] and "birge link" in r.json()["file"][0]
+    assert not ImportBatch.objects.exists()

@@ -215,3 +215,12 @@ def test_learner_page_section(client, cast, case, learners, officer, msek):
     client.force_login(cast.a.users[Role.SCHOOL_COORDINATOR])
     assert "Agency registers and outreach" not in client.get(
         reverse("learners:detail", args=[learners.sooronbai.pk])).content.decode()
+
+
+def test_upload_over_the_size_limit_says_so_and_imports_nothing(sp_client, msek, settings):
+    from birge.exchange.models import ImportBatch
+
+    settings.BIRGE_IMPORT = {"max_file_mb": 1}
+    r = _upload(sp_client, msek, REGISTER_ROWS + ["," * 9] * 120_000)
+    assert r.status_code == 400 and not ImportBatch.objects.exists()
+    assert "files up to 1 MB" in r.context["form"].errors["file"][0]
