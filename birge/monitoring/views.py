@@ -8,20 +8,25 @@ always published figures. Anything out of reach answers 404.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db.models import Count, Max
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext as _
 from django.views.decorators.http import require_POST
 
 from birge.core import audit
 from birge.core.models import AuditEvent
 
-from . import disclosure, engine, exports, periods, present, scope as scopes, sources, summary
+from . import conf, disclosure, engine, exports, periods, present, scope as scopes, sources, summary
 from .definitions import DIMENSIONS
 from .models import Indicator, IndicatorSnapshot, SummaryRefresh
 from .periods import PeriodError
@@ -154,9 +159,41 @@ def dashboard(request):
     trend_periods = periods.recent_school_years()
     if q.period.code not in {p.code for p in trend_periods}:
         trend_periods.append(q.period)
+    # Where each period's figures come from, decided once; the body of the page (cards, trends, drill-down)
+    # is rendered once per state of everything it shows and kept under that key.
+    srcs = {p.code: engine.choose_source(p, "auto", current) for p in trend_periods}
+    cache_key = _body_key(request, q, key, trend_periods, srcs, current)
+    context = {**q.base(), "breadcrumbs": q.breadcrumbs()}
+    body = cache.get(cache_key)
+    if body is None:
+        parts = _dashboard_body(request, q, key, trend_periods, srcs, current)
+        context.update(parts)
+        body = render_to_string("monitoring/_dashboard_body.html", {**context}, request=None)
+        cache.set(cache_key, body, conf.get("BIRGE_MONITORING_CACHE_SECONDS"))
+    return render(request, "monitoring/dashboard.html", {**context, "body": mark_safe(body)})  # noqa: S308 (our own render)
+
+
+def _body_key(request, q: Query, key, trend_periods, srcs, current) -> str:
+    """Everything the dashboard body depends on: who may see what, the period, the language, the disclosure mode,
+    the catalogue, and the state of the figures (each period's summary build, the records, the date)."""
+    state = {
+        "scope": q.scope.key, "home": q.home.key, "allowed": [s.key for s in q.allowed], "period": q.period.code,
+        "published": q.published, "indicator": request.GET.get("indicator") or "", "language": get_language(),
+        "threshold": disclosure.threshold(), "today": timezone.localdate().isoformat(), "records": current,
+        "catalogue": [(i.code, i.updated_at.isoformat()) for i in key],
+        # A summary build is named by its id and time; live figures by the records and the date (above).
+        "sources": [(p.code, s.mode, s.refresh_id, s.as_of.isoformat() if s.as_of and s.mode == "summary" else "",
+                     s.stale, s.reasons, s.running) for p, s in ((p, srcs[p.code]) for p in trend_periods)],
+        "catalogue_all": Indicator.objects.aggregate(n=Count("pk"), last=Max("updated_at")),
+    }
+    digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
+    return f"birge:monitoring:dashboard:{digest}"
+
+
+def _dashboard_body(request, q: Query, key, trend_periods, srcs, current) -> dict:
     by_period = []
     for p in trend_periods:
-        by_period.append((p, engine.compute_many(key, p, [], q.scope, current=current)))
+        by_period.append((p, engine.compute_many(key, p, [], q.scope, current=current, src=srcs[p.code])))
     selected = dict((p.code, r) for p, r in by_period)[q.period.code]
     cards, unavailable = [], []
     for ind in key:
@@ -167,15 +204,12 @@ def dashboard(request):
         table = disclosure.protect(res, published=q.published)
         cards.append(_card(ind, res, table, _trend(ind, by_period, q.published)))
     status_result = next((r for r in selected.values() if r.status != "unavailable"), None)
-    drill = _drill(request, q, current)
-    return render(request, "monitoring/dashboard.html", {
-        **q.base(), "cards": cards, "unavailable": unavailable, "status_result": status_result,
-        "as_of": present.as_of_text(status_result) if status_result else "", "drill": drill,
-        "breadcrumbs": q.breadcrumbs(),
-    })
+    return {"cards": cards, "unavailable": unavailable, "status_result": status_result,
+            "as_of": present.as_of_text(status_result) if status_result else "",
+            "drill": _drill(request, q, current, srcs[q.period.code])}
 
 
-def _drill(request, q: Query, current) -> dict | None:
+def _drill(request, q: Query, current, src=None) -> dict | None:
     dim = q.scope.drill_dimension
     if dim is None:
         return None
@@ -184,7 +218,7 @@ def _drill(request, q: Query, current) -> dict | None:
     ind = next((i for i in candidates if i.code == code), None) or (candidates[0] if candidates else None)
     if ind is None:
         return None
-    res = engine.compute_many([ind], q.period, [dim], q.scope, current=current)[ind.code]
+    res = engine.compute_many([ind], q.period, [dim], q.scope, current=current, src=src)[ind.code]
     table = disclosure.protect(res, published=q.published)
     pt = present.page_table(table, drill=dim)  # every row links one level down, organizations included
     return {"indicator": ind, "dimension": dim, "dimension_label": present.dimension_label(dim), "result": res,

@@ -200,3 +200,41 @@ def test_figures_are_rounded_not_cut(value, kind, text):
 
     with translation.override("en"):
         assert fmt_value(value, Indicator(kind=kind)) == text
+
+
+def test_dashboard_body_is_kept_per_state_of_everything_it_shows(client, dataset, cast, monkeypatch):
+    """The rendered body of the dashboard is reused only while nothing it shows can differ: the same area,
+    period, language and disclosure mode, and the same records and summary builds."""
+    import datetime as dt
+
+    from birge.learners.models import Enrolment
+    from birge.monitoring import engine
+
+    analyst, officer = cast.a.users[Role.MINISTRY_ANALYST], cast.a.users[Role.DISTRICT_OFFICER]
+    first = _get(client, analyst, "/monitoring/")
+    e2 = _card(first, "E2")["row"]
+    assert (e2.numerator.value, e2.denominator.value) == (9, 20)
+    calls = []
+    real = engine.compute_many
+    monkeypatch.setattr(engine, "compute_many", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again = _get(client, analyst, "/monitoring/")
+    assert not calls and again.context["body"] == first.context["body"]  # kept: nothing was computed again
+    published = _get(client, analyst, "/monitoring/", {**P, "view": "published"})
+    assert calls and published.context["body"] != first.context["body"]
+    calls.clear()
+    district = _get(client, officer, "/monitoring/")  # another area: its own figures
+    assert calls and _card(district, "E2")["row"].denominator.value == 15
+    calls.clear()
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ru"
+    russian = _get(client, analyst, "/monitoring/")
+    del client.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert calls and russian.context["body"] != first.context["body"]
+    calls.clear()
+    # A record changes: the figures are computed again, never the kept ones shown as current.
+    learner = dataset.learners["o3"]
+    Enrolment.objects.create(learner=learner, organization=dataset.orgs["SB"], level="school", grade=8,
+                             starts_on=dt.date(2025, 9, 1), status="active")
+    changed = _get(client, analyst, "/monitoring/")
+    assert calls and _card(changed, "E2")["row"].denominator.value == 21
