@@ -379,6 +379,21 @@ class ProgressRecorder:
         ImportBatch.objects.filter(pk=self.batch.pk).update(link_stats={**(self.batch.link_stats or {}), "progress": progress})
 
 
+def _batch_to_link(actor, batch: ImportBatch) -> ImportBatch:
+    """The batch as it is now, if ``actor`` may link it and it is not withdrawn."""
+    _require_write(actor, batch)
+    batch = ImportBatch.objects.get(pk=batch.pk)
+    if batch.status == ImportBatch.Status.WITHDRAWN:
+        raise ValidationError(_("This batch is withdrawn."))
+    return batch
+
+
+def _link_config() -> LinkConfig:
+    """The linkage settings (``BIRGE_LINKAGE``) as the engine's configuration."""
+    return LinkConfig(link_threshold=conf.linkage("link_threshold"), review_threshold=conf.linkage("review_threshold"),
+                      workers=conf.linkage("workers"))
+
+
 def linkable_persons(batch: ImportBatch):
     """Rows of the batch a linkage run takes: those not linked and not waiting for review."""
     return batch.persons.filter(link_state__in=[LinkState.NOT_LINKED, LinkState.NO_MATCH])
@@ -392,12 +407,8 @@ def link_batch(actor, batch: ImportBatch, *, progress=None, config: LinkConfig |
     learner on to the rows that are the same child in other registers; then the rows left without a
     learner are linked to the other batches' rows without one (:func:`link_across`).
     """
-    _require_write(actor, batch)
-    batch = ImportBatch.objects.get(pk=batch.pk)
-    if batch.status == ImportBatch.Status.WITHDRAWN:
-        raise ValidationError(_("This batch is withdrawn."))
-    cfg = config or LinkConfig(link_threshold=conf.linkage("link_threshold"),
-                               review_threshold=conf.linkage("review_threshold"), workers=conf.linkage("workers"))
+    batch = _batch_to_link(actor, batch)
+    cfg = config or _link_config()
     persons = linkable_persons(batch)
     n_right = persons.count()
     recorder = ProgressRecorder(batch, also=progress)
@@ -582,12 +593,8 @@ def link_across(actor, batch: ImportBatch, *, config: LinkConfig | None = None, 
     records. Each pair is stored once (a PersonLink); a pair found before is left as it is. Returns
     the batch's statistics with the counts of this run added.
     """
-    _require_write(actor, batch)
-    batch = ImportBatch.objects.get(pk=batch.pk)
-    if batch.status == ImportBatch.Status.WITHDRAWN:
-        raise ValidationError(_("This batch is withdrawn."))
-    cfg = config or LinkConfig(link_threshold=conf.linkage("link_threshold"),
-                               review_threshold=conf.linkage("review_threshold"), workers=conf.linkage("workers"))
+    batch = _batch_to_link(actor, batch)
+    cfg = config or _link_config()
     right = batch.persons.filter(link_state=LinkState.NO_MATCH)
     left = _other_rows_without_learner(batch)
     n_right = right.count()
@@ -814,10 +821,7 @@ def should_link_inline(batch: ImportBatch) -> bool:
 
 def request_link(actor, batch: ImportBatch) -> bool:
     """Link now when the batch is small (True), else queue a background run (False)."""
-    _require_write(actor, batch)
-    batch = ImportBatch.objects.get(pk=batch.pk)
-    if batch.status == ImportBatch.Status.WITHDRAWN:
-        raise ValidationError(_("This batch is withdrawn."))
+    batch = _batch_to_link(actor, batch)
     if should_link_inline(batch):
         link_batch(actor, batch)
         return True

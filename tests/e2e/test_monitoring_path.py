@@ -191,7 +191,10 @@ def test_dashboard_drill_down_and_views_with_real_figures(page: Page, role, chec
         _expect_card(page, "E11C", home, lang)
         # Indicators whose records do not exist are listed with the reason, without a figure.
         expect(page.locator("main ul.mon-unavailable li").first).to_be_visible()
-        expect(page.locator('main article.mon-kpi[aria-labelledby="kpi-E1"]')).to_have_count(0)
+        expect(page.locator('main article.mon-kpi[aria-labelledby="kpi-E6"]')).to_have_count(0)
+        expect(page.locator("main ul.mon-unavailable")).to_contain_text("E6")
+        # Functioning screening (E1) is computed from the screenings now: a card, not a reason.
+        expect(page.locator('main article.mon-kpi[aria-labelledby="kpi-E1"]')).to_have_count(1)
 
         # Drill-down: region → district → organization, as far as the jurisdiction goes.
         chain = {Role.MINISTRY_ANALYST: [f"t:{CHUY}", f"t:{SOKULUK}", org_key],
