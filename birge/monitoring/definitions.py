@@ -726,30 +726,28 @@ DOMAIN_BITS = {
 INSTRUMENT_BITS = {"cfm-2-4": 32, "cfm-5-17": 33}
 
 
-def domain_label(code: str) -> str:
-    """The domain's name in the active language, from the questionnaire that defines it."""
+def _cfm_definitions():
+    """The CFM questionnaires as loaded by the screening app (one whose file is gone is left out)."""
     from birge.screening import engine as screening_engine
 
-    for instrument in cfm_instruments():
+    for code in cfm_instruments():
         try:
-            return str(screening_engine.load_instrument(instrument).domain(code).label)
-        except (KeyError, screening_engine.UnknownInstrument):
+            yield screening_engine.load_instrument(code)
+        except screening_engine.UnknownInstrument:
             continue
+
+
+def domain_label(code: str) -> str:
+    """The domain's name in the active language, from the questionnaire that defines it."""
+    for instrument in _cfm_definitions():
+        if code in instrument.domain_codes:
+            return str(instrument.domain(code).label)
     return code
 
 
 def instruments_asking(domain: str) -> list[str]:
     """The CFM questionnaires that ask about ``domain``."""
-    from birge.screening import engine as screening_engine
-
-    out = []
-    for code in cfm_instruments():
-        try:
-            if domain in screening_engine.load_instrument(code).domain_codes:
-                out.append(code)
-        except screening_engine.UnknownInstrument:
-            continue
-    return out
+    return [instrument.code for instrument in _cfm_definitions() if domain in instrument.domain_codes]
 
 
 def _domain_flag(code):

@@ -180,11 +180,10 @@ def _body_key(request, q: Query, key, trend_periods, srcs, current) -> str:
         "scope": q.scope.key, "home": q.home.key, "allowed": [s.key for s in q.allowed], "period": q.period.code,
         "published": q.published, "indicator": request.GET.get("indicator") or "", "language": get_language(),
         "threshold": disclosure.threshold(), "today": timezone.localdate().isoformat(), "records": current,
-        "catalogue": [(i.code, i.updated_at.isoformat()) for i in key],
         # A summary build is named by its id and time; live figures by the records and the date (above).
         "sources": [(p.code, s.mode, s.refresh_id, s.as_of.isoformat() if s.as_of and s.mode == "summary" else "",
                      s.stale, s.reasons, s.running) for p, s in ((p, srcs[p.code]) for p in trend_periods)],
-        "catalogue_all": Indicator.objects.aggregate(n=Count("pk"), last=Max("updated_at")),
+        "catalogue": Indicator.objects.aggregate(n=Count("pk"), last=Max("updated_at")),  # any entry changed
     }
     digest = hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest()
     return f"birge:monitoring:dashboard:{digest}"
